@@ -1,0 +1,118 @@
+/**
+ * Result and status log ingestion (osquery-protocol.md §4, S8). A request is stored whole in one
+ * transaction or not at all. Each stored row carries a hash of (its position in the request, its
+ * content); osquery re-sends the same lines after a lost response (§1.5, §9 item 18) and re-reads
+ * its buffer from the oldest line after a failure (§4.1), so a resent line lands on the same hash
+ * and is skipped by the unique index.
+ */
+import { createHash } from 'node:crypto';
+import type { NormalizedLog, ResultRecord, StatusRecord } from '@mimir/osquery-protocol';
+import type { Store } from '../storage/store.js';
+import type { NewResultLog, NewStatusLog } from '../storage/repositories/logs.repository.js';
+import type { NdjsonSink } from './ndjson-sink.js';
+
+export interface LogHost {
+  id: number;
+  identifier: string;
+  hostname: string;
+}
+
+/** `pack/<pack>/<query>` (we serve pack_delimiter "/") → pack and query names. */
+export function splitPackQueryName(name: string): { pack: string; query: string } {
+  if (name.startsWith('pack/')) {
+    const rest = name.slice(5);
+    const i = rest.indexOf('/');
+    if (i > 0) return { pack: rest.slice(0, i), query: rest.slice(i + 1) };
+  }
+  return { pack: '', query: name };
+}
+
+function digest(parts: readonly (string | number)[]): string {
+  return createHash('sha1').update(parts.join('\u0000')).digest('base64url').slice(0, 22);
+}
+
+export interface IngestResult {
+  received: number;
+  stored: number;
+}
+
+export class LogIngestService {
+  constructor(
+    private readonly store: Store,
+    private readonly sinks: { results?: NdjsonSink | undefined; statuses?: NdjsonSink | undefined } = {},
+  ) {}
+
+  async ingest(host: LogHost, log: NormalizedLog, now: number): Promise<IngestResult> {
+    return log.type === 'result' ? this.ingestResults(host, log.records, now) : this.ingestStatuses(host, log.records, now);
+  }
+
+  private async ingestResults(host: LogHost, records: readonly ResultRecord[], now: number): Promise<IngestResult> {
+    const rows: NewResultLog[] = [];
+    records.forEach((rec, i) => {
+      const { pack, query } = splitPackQueryName(rec.name);
+      const decorations = JSON.stringify(rec.decorations);
+      rec.rows.forEach((row, j) => {
+        const columns = JSON.stringify(row.columns);
+        rows.push({
+          host_id: host.id,
+          name: rec.name,
+          pack,
+          query,
+          action: row.action,
+          columns,
+          decorations,
+          unix_time: rec.unixTime,
+          epoch: rec.epoch,
+          counter: rec.counter,
+          received_at: now,
+          dedup: digest([i, j, rec.name, rec.unixTime, rec.epoch, rec.counter, row.action, columns]),
+        });
+      });
+    });
+    if (rows.length === 0) return { received: 0, stored: 0 };
+    const stored = await this.store.transaction((tx) => tx.logs.insertResults(rows));
+    this.sinks.results?.write(
+      rows.map((r) => ({
+        '@timestamp': new Date(r.unix_time * 1000).toISOString(),
+        host: { id: host.id, identifier: host.identifier, hostname: host.hostname },
+        name: r.name,
+        pack: r.pack,
+        query: r.query,
+        action: r.action,
+        epoch: r.epoch,
+        counter: r.counter,
+        decorations: JSON.parse(r.decorations ?? '{}') as unknown,
+        osquery: JSON.parse(r.columns) as unknown,
+      })),
+    );
+    return { received: rows.length, stored };
+  }
+
+  private async ingestStatuses(host: LogHost, records: readonly StatusRecord[], now: number): Promise<IngestResult> {
+    const rows: NewStatusLog[] = records.map((s, i) => ({
+      host_id: host.id,
+      unix_time: s.unixTime,
+      severity: s.severity,
+      filename: s.filename,
+      line: s.line,
+      message: s.message,
+      version: s.version,
+      received_at: now,
+      dedup: digest([i, s.unixTime, s.severity, s.filename, s.line, s.message]),
+    }));
+    if (rows.length === 0) return { received: 0, stored: 0 };
+    const stored = await this.store.transaction((tx) => tx.logs.insertStatuses(rows));
+    this.sinks.statuses?.write(
+      records.map((s) => ({
+        '@timestamp': new Date(s.unixTime * 1000).toISOString(),
+        host: { id: host.id, identifier: host.identifier, hostname: host.hostname },
+        severity: s.severity,
+        filename: s.filename,
+        line: s.line,
+        message: s.message,
+        version: s.version,
+      })),
+    );
+    return { received: rows.length, stored };
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Builds the config osquery fetches (osquery-protocol.md §3, S7): global options, group options,
+ * decorators and the group's packs, filtered to the host's platform. The serialized JSON is cached
+ * per (group, platform) and invalidated when anything it depends on changes, so a config poll that
+ * finds nothing changed costs a Map lookup and no database work.
+ */
+import { OSQUERY_MAX_CONFIG_BYTES, platformFilterMatches, type HostPlatform, type OsqueryConfig, type OsqueryPack } from '@mimir/osquery-protocol';
+import type { Store } from '../storage/store.js';
+
+export interface ConfigDefaults {
+  distributedInterval: number;
+  loggerPeriod: number;
+  configRefresh: number;
+}
+
+/** Settings key for operator-defined global osquery options. */
+export const GLOBAL_OPTIONS_KEY = 'osquery.options';
+
+/** Query names osquery refuses (O-packs, database.cpp): never serve them. */
+export function isReservedQueryName(name: string): boolean {
+  return /^(query\.|cache\.|config_views\.)/.test(name) || /(epoch|counter)$/.test(name);
+}
+
+interface CachedConfig {
+  body: string;
+  generation: number;
+}
+
+export class OsqueryConfigService {
+  private readonly cache = new Map<string, CachedConfig>();
+  private generation = 0;
+
+  constructor(private readonly store: Store, private readonly defaults: ConfigDefaults) {}
+
+  /** Call after any change to packs, groups, options or settings that shape configs. */
+  invalidate(): void {
+    this.generation++;
+    this.cache.clear();
+  }
+
+  /** The config body (JSON text) for a host of this group and platform. */
+  async configFor(groupId: number, platform: HostPlatform): Promise<string> {
+    const key = `${groupId}:${platform}`;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit.body;
+    const generation = this.generation;
+    const body = JSON.stringify(await this.build(groupId, platform));
+    if (Buffer.byteLength(body) > OSQUERY_MAX_CONFIG_BYTES) {
+      // osquery ≤5.23 drops configs over 1 MiB entirely; refuse loudly rather than serve a config
+      // every host silently ignores.
+      throw new Error(`config for group ${groupId}/${platform} is ${Buffer.byteLength(body)} bytes, over osquery's 1 MiB limit`);
+    }
+    // Only cache if nothing changed while building (an invalidate() raced with this build).
+    if (generation === this.generation) this.cache.set(key, { body, generation });
+    return body;
+  }
+
+  async build(groupId: number, platform: HostPlatform): Promise<OsqueryConfig> {
+    const [globalOptions, group, packs] = await Promise.all([
+      this.store.settings.get(GLOBAL_OPTIONS_KEY),
+      this.store.groups.findById(groupId),
+      this.store.packs.listForGroup(groupId),
+    ]);
+    const options: Record<string, string | number | boolean> = {
+      distributed_interval: this.defaults.distributedInterval,
+      logger_tls_period: this.defaults.loggerPeriod,
+      // "/" makes pack query names unambiguous for result routing (Fleet does the same, §3.2).
+      pack_delimiter: '/',
+      ...scalarOptions(globalOptions),
+      ...scalarOptions(group === undefined ? {} : (JSON.parse(group.options) as unknown)),
+    };
+    const config: OsqueryConfig = {
+      options,
+      decorators: {
+        load: ['SELECT uuid AS host_uuid FROM system_info;', 'SELECT hostname AS hostname FROM system_info;'],
+      },
+      packs: {},
+    };
+    const outPacks: Record<string, OsqueryPack> = {};
+    for (const p of packs) {
+      if (!platformFilterMatches(p.platform, platform)) continue;
+      const queries: OsqueryPack['queries'] = {};
+      for (const q of p.queries) {
+        if (!platformFilterMatches(q.platform, platform) || isReservedQueryName(q.name)) continue;
+        queries[q.name] = {
+          query: q.sql,
+          interval: q.interval,
+          ...(q.snapshot === 1 ? { snapshot: true } : {}),
+          ...(q.removed === 0 ? { removed: false } : {}),
+          ...(q.platform !== '' ? { platform: q.platform } : {}),
+          ...(q.min_osquery_version !== '' ? { version: q.min_osquery_version } : {}),
+          ...(q.shard !== null && q.shard < 100 ? { shard: q.shard } : {}),
+          ...(q.denylist === 0 ? { denylist: false } : {}),
+          ...(q.description !== '' ? { description: q.description } : {}),
+          ...(q.value !== '' ? { value: q.value } : {}),
+        };
+      }
+      if (Object.keys(queries).length === 0) continue;
+      const discovery = JSON.parse(p.discovery) as unknown;
+      outPacks[p.name] = {
+        queries,
+        ...(p.platform !== '' ? { platform: p.platform } : {}),
+        ...(p.min_osquery_version !== '' ? { version: p.min_osquery_version } : {}),
+        ...(p.shard < 100 ? { shard: p.shard } : {}),
+        ...(Array.isArray(discovery) && discovery.length > 0 ? { discovery: discovery.filter((d): d is string => typeof d === 'string') } : {}),
+      };
+    }
+    config.packs = outPacks;
+    return config;
+  }
+}
+
+/** osquery options are strings, booleans or integers (O-opt); anything else is dropped. */
+function scalarOptions(v: unknown): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return out;
+  for (const [k, val] of Object.entries(v)) {
+    if (typeof val === 'string' || typeof val === 'number' || typeof val === 'boolean') out[k] = val;
+  }
+  return out;
+}

@@ -1,0 +1,38 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { DialectHelpers } from '../dialect.js';
+import * as m0001 from './0001-initial.js';
+
+interface MigrationModule {
+  up(db: Kysely<unknown>, d: DialectHelpers): Promise<void>;
+  down(db: Kysely<unknown>, d: DialectHelpers): Promise<void>;
+}
+
+/**
+ * One ordered list for both databases (style-anchors §3 "Storage"). Names sort in order; a dialect
+ * branch, where needed, sits inside the migration through the DialectHelpers it receives.
+ */
+const MIGRATIONS: Record<string, MigrationModule> = {
+  '0001-initial': m0001,
+};
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly d: DialectHelpers) {}
+  getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const [name, m] of Object.entries(MIGRATIONS)) {
+      out[name] = { up: (db: Kysely<unknown>) => m.up(db, this.d), down: (db: Kysely<unknown>) => m.down(db, this.d) };
+    }
+    return Promise.resolve(out);
+  }
+}
+
+/** Bring the schema up to date; throws with the failing migration's name on error. */
+export async function migrateToLatest(db: Kysely<unknown>, d: DialectHelpers): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new StaticProvider(d) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
