@@ -21,6 +21,14 @@ import { VitalsService } from './services/vitals/vitals.service.js';
 import { openStore, type Store } from './storage/store.js';
 import { DEFAULT_GROUP } from './storage/repositories/groups.repository.js';
 import { startJobs, type Jobs } from './jobs/jobs.js';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { apiPlugin, SESSION_COOKIE } from './api/api.plugin.js';
+import { binaryRoutes } from './osquery/binaries.routes.js';
+import type { CoreServices } from './api/api.types.js';
+import { AuthService } from './auth/auth.service.js';
+import type { ScryptCost } from './auth/password.js';
+import { AuditService } from './services/audit.service.js';
 
 export interface AppOptions {
   dataDir: string;
@@ -35,6 +43,11 @@ export interface AppOptions {
   results: { retention: number; ndjsonFile?: string | undefined; statusNdjsonFile?: string | undefined };
   /** Group for hosts identified by a TLS client certificate. */
   clientCertGroup: string;
+  /** Operator sessions (seconds); `passwordCost` lowers scrypt's cost in tests only. */
+  auth: { sessionIdle: number; sessionMax: number; passwordCost?: ScryptCost | undefined };
+  liveQueries: { historyRetention: number; maxResultRows: number };
+  /** First admin for unattended installs (MIMIR_ADMIN_EMAIL / MIMIR_ADMIN_PASSWORD). */
+  admin?: { email?: string | undefined; password?: string | undefined } | undefined;
   logger: Logger;
   /** HTTPS material; omitted in tests that only use `inject()`. */
   https?: (SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean }) | undefined;
@@ -42,12 +55,17 @@ export interface AppOptions {
   now?: () => number;
   /** Run background jobs (seen flush, retention, expiry). Default true. */
   jobs?: boolean;
+  /** Ed25519 public keys trusted for signed updates (MIMIR_UPDATE_PUBLIC_KEYS). Default none. */
+  updatePublicKeys?: readonly string[] | undefined;
 }
 
 export interface MimirApp {
   fastify: FastifyInstance;
   store: Store;
   services: OsqueryServices & { secrets: SecretResolver; carves: CarveService };
+  core: CoreServices;
+  /** Every operator route with its declared permission (for the RBAC matrix test and docs). */
+  apiRoutes: Array<{ method: string; url: string; permission: string | undefined }>;
   /** The enroll secret of the default group (printed at start). */
   defaultSecret: string;
   /** Stop jobs, flush buffered writes, close sinks and the database. Call after fastify.close(). */
@@ -58,9 +76,10 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
   const now = opts.now ?? Date.now;
   const log = opts.logger;
   const store = await openStore({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl });
+  const sinkError = (err: Error) => log.error({ err }, 'NDJSON log mirror write failed');
   const sinks = {
-    results: opts.results.ndjsonFile !== undefined ? new NdjsonSink(opts.results.ndjsonFile) : undefined,
-    statuses: opts.results.statusNdjsonFile !== undefined ? new NdjsonSink(opts.results.statusNdjsonFile) : undefined,
+    results: opts.results.ndjsonFile !== undefined ? new NdjsonSink(opts.results.ndjsonFile, { onError: sinkError }) : undefined,
+    statuses: opts.results.statusNdjsonFile !== undefined ? new NdjsonSink(opts.results.statusNdjsonFile, { onError: sinkError }) : undefined,
   };
   try {
     const defaults = await ensureDefaultGroup(store, opts.enrollSecret, now());
@@ -119,7 +138,63 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
         : Fastify(fastifyOpts)
     ) as unknown as FastifyInstance;
 
+    const auth = new AuthService(store, {
+      sessionIdleMs: opts.auth.sessionIdle * 1000,
+      sessionMaxMs: opts.auth.sessionMax * 1000,
+      passwordCost: opts.auth.passwordCost,
+    });
+    if (opts.admin?.email !== undefined && opts.admin.password !== undefined && (await auth.needsSetup())) {
+      await auth.setup({ email: opts.admin.email, password: opts.admin.password }, now());
+      log.info({ email: opts.admin.email }, 'created the first admin from MIMIR_ADMIN_EMAIL');
+    }
+    const core: CoreServices = {
+      store,
+      auth,
+      audit: new AuditService(store, now),
+      cache,
+      distributed,
+      osqueryConfig: services.config,
+      secrets,
+      carves,
+      hub: {},
+      log,
+      now,
+      settings: {
+        dataDir: opts.dataDir,
+        distributedInterval: o.distributedInterval,
+        configRefresh: o.configRefresh,
+        onlineBuffer: o.onlineBuffer,
+        liveQueryHistoryDays: Math.round(opts.liveQueries.historyRetention / 86_400),
+        liveQueryMaxRows: opts.liveQueries.maxResultRows,
+        updatePublicKeys: opts.updatePublicKeys ?? [],
+      },
+    };
+
+    const apiRoutes: MimirApp['apiRoutes'] = [];
+    fastify.addHook('onRoute', (r) => {
+      if (!r.url.startsWith('/api/v1/') || r.url.startsWith(`${OSQUERY_API_PREFIX}/`)) return;
+      for (const method of [r.method].flat()) {
+        if (method !== 'HEAD') apiRoutes.push({ method, url: r.url, permission: r.config?.permission });
+      }
+    });
+
+    // OpenAPI from the route schemas, browsable at /api/docs (fastify/demo's swagger plugin).
+    await fastify.register(swagger, {
+      openapi: {
+        info: { title: 'Mimir operator API', version: '1', description: 'Operator REST API. Authenticate with a session cookie (POST /api/v1/session) or `Authorization: Bearer <API token>`.' },
+        components: {
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer' },
+            session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+          },
+        },
+        security: [{ bearer: [] }, { session: [] }],
+      },
+    });
+    await fastify.register(swaggerUi, { routePrefix: '/api/docs' });
     await fastify.register(osqueryRoutes(services), { prefix: OSQUERY_API_PREFIX });
+    await fastify.register(apiPlugin(core), { prefix: '/api/v1' });
+    await fastify.register(binaryRoutes(core), { prefix: OSQUERY_API_PREFIX });
     fastify.get('/healthz', async (_req, reply) => {
       await store.hosts.count();
       return reply.send({ status: 'ok' });
@@ -132,6 +207,8 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
       fastify,
       store,
       services,
+      core,
+      apiRoutes,
       defaultSecret: defaults.secret,
       async shutdown() {
         await jobs?.stop();

@@ -36,6 +36,10 @@ export const InvalidNodeKeyError = createError('invalid_node_key', 401);
 /** Enrollment refused (bad secret, cooldown): 401 without a node_key (S6). */
 export const EnrollFailedError = createError('enroll_failed', 401);
 export const ServiceUnavailableError = createError('unavailable', 503);
+export const UnauthorizedError = createError('unauthorized', 401);
+export const ForbiddenError = createError('forbidden', 403);
+/** `details.retryAfter` holds the seconds to wait (sent as Retry-After). */
+export const TooManyRequestsError = createError('rate_limited', 429);
 
 export function isDomainError(err: unknown): err is DomainError {
   return err instanceof DomainError;

@@ -23,6 +23,10 @@ export function appOptionsFromConfig(config: Config, logger: Logger): AppOptions
     carves: { ...config.carves },
     results: { ...config.results },
     clientCertGroup: config.tls.clientGroup,
+    auth: { ...config.auth },
+    liveQueries: { ...config.liveQueries },
+    admin: { ...config.admin },
+    updatePublicKeys: config.updates.publicKeys,
     logger,
   };
 }

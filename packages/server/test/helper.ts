@@ -42,17 +42,27 @@ export function baseOptions(dataDir: string, overrides: Partial<AppOptions> = {}
     carves: { maxBlockSize: 8 * 1024 * 1024, maxSize: 1024 * 1024 * 1024, expiry: 86_400 },
     results: { retention: 0 },
     clientCertGroup: 'default',
+    auth: { sessionIdle: 3600, sessionMax: 86_400, passwordCost: { N: 1024, r: 8, p: 1 } },
+    liveQueries: { historyRetention: 30 * 86_400, maxResultRows: 100_000 },
     logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
     jobs: false,
     ...overrides,
   };
 }
 
-/** Start a real HTTPS server. `dataDir` lets a test restart on the same data. */
-export async function startServer(t: TestContext, opts: { dataDir?: string; overrides?: Partial<AppOptions> } = {}): Promise<TestServer> {
+/**
+ * Start a real HTTPS server. `dataDir` lets a test restart on the same data. `clientCa` (PEM) turns
+ * on TLS client-auth the way main.ts startServer does (seed 001): ask for a certificate, verify it
+ * against this CA, but let hosts without one in.
+ */
+export async function startServer(
+  t: TestContext,
+  opts: { dataDir?: string; overrides?: Partial<AppOptions>; clientCa?: string } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir(t);
   const tls = await ensureTlsMaterial({ dataDir, hostnames: [] });
-  const app = await buildApp(baseOptions(dataDir, { https: { cert: tls.cert, key: tls.key }, ...opts.overrides }));
+  const clientAuth = opts.clientCa !== undefined ? { ca: opts.clientCa, requestCert: true, rejectUnauthorized: false } : {};
+  const app = await buildApp(baseOptions(dataDir, { https: { cert: tls.cert, key: tls.key, ...clientAuth }, ...opts.overrides }));
   await app.fastify.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.fastify.server.address();
   if (addr === null || typeof addr === 'string') throw new Error('no port');
@@ -86,10 +96,10 @@ export interface RawResponse {
 export function rawRequest(
   srv: TestServer,
   path: string,
-  opts: { method?: string; body?: string | Buffer; headers?: Record<string, string>; gzip?: boolean } = {},
+  opts: { method?: string; body?: string | Buffer | undefined; headers?: Record<string, string>; gzip?: boolean } = {},
 ): Promise<RawResponse> {
   let body = opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body);
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
+  const headers: Record<string, string> = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
   if (opts.gzip === true && body !== undefined) {
     body = gzipSync(body);
     headers['content-encoding'] = 'gzip';
@@ -151,4 +161,40 @@ export async function storedCounts(srv: TestServer) {
     carves: await db.carves.count(),
     carveBlocks: await db.carves.countBlocks(),
   };
+}
+
+export type TestRole = 'admin' | 'operator' | 'readonly';
+
+export interface ApiCaller {
+  token: string;
+  userId: number;
+  email: string;
+  /** Call the operator API with this caller's bearer token. */
+  call(method: string, path: string, body?: unknown): Promise<RawResponse>;
+}
+
+/** Create a user with `role` and an API token for it (no HTTP sign-in needed). */
+export async function apiUser(srv: TestServer, role: TestRole, email = `${role}-${Math.random().toString(36).slice(2, 8)}@example.com`): Promise<ApiCaller> {
+  const core = srv.app.core;
+  const now = Date.now();
+  const userId = await core.auth.createUser({ email, role, password: 'correct horse battery staple' }, now);
+  const { token } = await core.auth.createToken({ kind: 'session', userId, email, role }, { name: `${role} test token` }, now);
+  return {
+    token,
+    userId,
+    email,
+    call: (method, path, body) =>
+      rawRequest(srv, path, {
+        method,
+        headers: { authorization: `Bearer ${token}` },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }),
+  };
+}
+
+/** GET/POST/… an operator API path as `caller` and parse the JSON answer. */
+export async function api<T = unknown>(caller: ApiCaller, method: string, path: string, body?: unknown, expectStatus?: number): Promise<T> {
+  const r = await caller.call(method, path, body);
+  if (expectStatus !== undefined && r.status !== expectStatus) throw new Error(`${method} ${path}: expected ${expectStatus}, got ${r.status} ${r.text}`);
+  return r.json as T;
 }

@@ -2,7 +2,9 @@
 /**
  * `mimir` command: `serve` (default), `flagfile`, `config`. Data on stdout, messages on stderr.
  */
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
+import { AuthService } from '../auth/auth.service.js';
 import { ConfigError, loadConfig, renderConfigMarkdown } from '../config/config.js';
 import { renderFlagfile } from '../flagfile.js';
 import { publicHostname, serve } from '../main.js';
@@ -16,6 +18,8 @@ Commands:
   flagfile              Print the osqueryd flagfile and enroll secret for this server.
                           --ca-path PATH      CA location on the host (default /etc/osquery/mimir/ca.pem)
                           --secret-path PATH  secret location on the host (default /etc/osquery/mimir/enroll_secret)
+  setup                 Create the first admin. Prompts on a terminal; unattended installs set
+                        MIMIR_ADMIN_EMAIL and MIMIR_ADMIN_PASSWORD (or MIMIR_ADMIN_PASSWORD_FILE).
   config                Print every configuration key (env var, default, meaning) as Markdown.
   help                  Show this help.
 
@@ -51,6 +55,55 @@ async function flagfile(argv: string[]): Promise<void> {
   }
 }
 
+async function ask(question: string, hidden: boolean): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  if (hidden) {
+    // Keep the password off the screen: echo nothing while it is typed.
+    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
+      if (s.includes(question)) process.stderr.write(s);
+    };
+  }
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    if (hidden) process.stderr.write('\n');
+    rl.close();
+  }
+}
+
+async function setup(): Promise<void> {
+  const config = loadConfig(process.env);
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.database.url });
+  try {
+    const auth = new AuthService(store, { sessionIdleMs: config.auth.sessionIdle * 1000, sessionMaxMs: config.auth.sessionMax * 1000 });
+    if (!(await auth.needsSetup())) {
+      process.stderr.write('mimir setup: an admin already exists; sign in to the console or use the API to add users\n');
+      process.exitCode = 1;
+      return;
+    }
+    let email = config.admin.email;
+    let password = config.admin.password;
+    if (email === undefined || password === undefined) {
+      if (!process.stdin.isTTY) {
+        process.stderr.write('mimir setup: no terminal to prompt on: set MIMIR_ADMIN_EMAIL and MIMIR_ADMIN_PASSWORD (or MIMIR_ADMIN_PASSWORD_FILE)\n');
+        process.exitCode = 2;
+        return;
+      }
+      email ??= await ask('Admin email: ', false);
+      if (password === undefined) {
+        password = await ask('Password (at least 12 characters): ', true);
+        if (password !== (await ask('Repeat password: ', true))) throw new Error('the passwords differ');
+      }
+    }
+    if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new Error(`"${email}" is not an email address`);
+    if (password.length < 12) throw new Error('the password must have at least 12 characters');
+    await auth.setup({ email, password }, Date.now());
+    process.stderr.write(`Created admin ${email.toLowerCase()}. Start the server with \`mimir serve\` and sign in.\n`);
+  } finally {
+    await store.close();
+  }
+}
+
 async function main(): Promise<void> {
   const [command = 'serve', ...rest] = process.argv.slice(2);
   switch (command) {
@@ -59,6 +112,9 @@ async function main(): Promise<void> {
       return;
     case 'flagfile':
       await flagfile(rest);
+      return;
+    case 'setup':
+      await setup();
       return;
     case 'config':
       process.stdout.write(renderConfigMarkdown());

@@ -39,6 +39,10 @@ interface ExpectedConfig {
     readonly clientGroup: string;
   };
   readonly enroll: { readonly secret?: string; readonly secretKey: string };
+  readonly admin: { readonly email?: string; readonly password?: string };
+  readonly auth: { readonly sessionIdle: number; readonly sessionMax: number };
+  readonly liveQueries: { readonly historyRetention: number; readonly maxResultRows: number };
+  readonly updates: { readonly publicKeys: readonly string[] };
   readonly database: { readonly url?: string };
   readonly log: {
     readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -97,6 +101,10 @@ void describe('loadConfig', () => {
       server: { host: '0.0.0.0', port: 8080, shutdownTimeout: 10 },
       tls: { hostnames: [], clientGroup: 'default' },
       enroll: { secretKey: 'enroll_secret' },
+      admin: {},
+      auth: { sessionIdle: 43_200, sessionMax: 604_800 },
+      liveQueries: { historyRetention: 2_592_000, maxResultRows: 1_000_000 },
+      updates: { publicKeys: [] },
       database: {},
       log: { level: 'info', format: 'auto' },
       results: { retention: 30 * 86_400 },
@@ -219,7 +227,7 @@ void describe('loadConfig', () => {
     assert.deepEqual(problems, [
       'MIMIR_FOO: unknown setting',
       'MIMIR_PROT: unknown setting (did you mean MIMIR_PORT?)',
-      'MIMIR_PORT_FILE: only secrets (MIMIR_ENROLL_SECRET, MIMIR_DATABASE_URL) can be read from a file; set MIMIR_PORT instead',
+      'MIMIR_PORT_FILE: only secrets (MIMIR_ENROLL_SECRET, MIMIR_ADMIN_PASSWORD, MIMIR_DATABASE_URL) can be read from a file; set MIMIR_PORT instead',
     ]);
   });
 
@@ -457,6 +465,13 @@ void describe('describeConfig and docs', () => {
     'MIMIR_TLS_CLIENT_GROUP',
     'MIMIR_ENROLL_SECRET',
     'MIMIR_ENROLL_SECRET_KEY',
+    'MIMIR_ADMIN_EMAIL',
+    'MIMIR_ADMIN_PASSWORD',
+    'MIMIR_SESSION_IDLE_TIMEOUT',
+    'MIMIR_SESSION_MAX_AGE',
+    'MIMIR_LIVE_QUERY_HISTORY',
+    'MIMIR_LIVE_QUERY_MAX_ROWS',
+    'MIMIR_UPDATE_PUBLIC_KEYS',
     'MIMIR_DATABASE_URL',
     'MIMIR_LOG_LEVEL',
     'MIMIR_LOG_FORMAT',
@@ -481,7 +496,7 @@ void describe('describeConfig and docs', () => {
     const settings = describeConfig();
     assert.deepEqual(settings.map((s) => s.env).sort(), [...ENV_NAMES].sort());
     for (const s of settings) assert.ok(s.doc.length > 10, `${s.env} needs a doc`);
-    assert.deepEqual(settings.filter((s) => s.secret).map((s) => s.env), ['MIMIR_ENROLL_SECRET', 'MIMIR_DATABASE_URL']);
+    assert.deepEqual(settings.filter((s) => s.secret).map((s) => s.env), ['MIMIR_ENROLL_SECRET', 'MIMIR_ADMIN_PASSWORD', 'MIMIR_DATABASE_URL']);
     const port = settings.find((s) => s.env === 'MIMIR_PORT');
     assert.deepEqual(port, { env: 'MIMIR_PORT', key: 'server.port', type: 'port', default: '8080', secret: false, doc: port?.doc });
     const byEnv = new Map(settings.map((s) => [s.env, s]));

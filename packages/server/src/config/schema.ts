@@ -194,6 +194,69 @@ export const ConfigSchema = Type.Object(
       },
       group,
     ),
+    admin: Type.Object(
+      {
+        email: Type.Optional(
+          str({
+            env: 'MIMIR_ADMIN_EMAIL',
+            doc: 'Unattended installs: `mimir setup` (and the first `mimir serve`) creates the first admin with this email when no user exists yet.',
+          }),
+        ),
+        password: Type.Optional(
+          str({
+            env: 'MIMIR_ADMIN_PASSWORD',
+            secret: true,
+            minLength: 12,
+            doc: 'Password of that first admin (at least 12 characters). Prefer MIMIR_ADMIN_PASSWORD_FILE.',
+          }),
+        ),
+      },
+      group,
+    ),
+    auth: Type.Object(
+      {
+        sessionIdle: duration({
+          env: 'MIMIR_SESSION_IDLE_TIMEOUT',
+          default: '12h',
+          minimum: '5m',
+          doc: 'A console session ends after this long without use.',
+        }),
+        sessionMax: duration({
+          env: 'MIMIR_SESSION_MAX_AGE',
+          default: '7d',
+          minimum: '5m',
+          doc: 'A console session ends this long after sign-in, used or not.',
+        }),
+      },
+      group,
+    ),
+    liveQueries: Type.Object(
+      {
+        historyRetention: duration({
+          env: 'MIMIR_LIVE_QUERY_HISTORY',
+          default: '30d',
+          minimum: '1d',
+          doc: 'How long live queries and their results are kept (seed 004: 30 days).',
+        }),
+        maxResultRows: integer('integer', {
+          env: 'MIMIR_LIVE_QUERY_MAX_ROWS',
+          default: 1_000_000,
+          minimum: 1,
+          doc: 'Rows stored per live query; past this, results are counted but not stored and the query says so.',
+        }),
+      },
+      group,
+    ),
+    updates: Type.Object(
+      {
+        publicKeys: list({
+          env: 'MIMIR_UPDATE_PUBLIC_KEYS',
+          default: [],
+          doc: 'Ed25519 public keys trusted for signed osquery and agent updates (seed 000), comma-separated. Each is the path of a PEM public key file, or a raw 32-byte key in hex (64 characters) or base64. List two keys while rotating. See docs/updates.md.',
+        }),
+      },
+      group,
+    ),
     database: Type.Object(
       {
         url: Type.Optional(

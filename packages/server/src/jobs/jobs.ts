@@ -8,6 +8,13 @@ import type { HostCache } from '../services/host-cache.js';
 import type { Store } from '../storage/store.js';
 
 export interface Jobs {
+  /** Job names and their intervals, as scheduled. */
+  readonly schedule: ReadonlyArray<{ name: string; everyMs: number }>;
+  /**
+   * Run one job now, exactly as its timer would (tests, shutdown paths); resolves when it is done.
+   * A run already in progress is awaited rather than overlapped.
+   */
+  run(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,22 +42,41 @@ export function startJobs(deps: {
     specs.push({
       name: 'result-retention',
       everyMs: 10 * 60_000,
-      run: () => store.transaction((tx) => tx.logs.deleteReceivedBefore(now() - deps.retentionSeconds * 1000)),
+      run: async () => {
+        const before = now() - deps.retentionSeconds * 1000;
+        let removed = 0;
+        // Batches in their own short transactions: osquery check-ins keep writing in between.
+        for (;;) {
+          const n = await store.transaction((tx) => tx.logs.deleteReceivedBefore(before));
+          removed += n;
+          if (n === 0) return removed;
+        }
+      },
     });
   }
   const running = new Map<string, Promise<unknown>>();
-  const timers = specs.map((spec) =>
-    setInterval(() => {
-      if (running.has(spec.name)) return;
-      const p = spec
-        .run()
-        .catch((err: unknown) => log.error({ err, job: spec.name }, 'job failed'))
-        .finally(() => running.delete(spec.name));
-      running.set(spec.name, p);
-    }, spec.everyMs).unref(),
-  );
+  let stopped = false;
+  const tick = (spec: JobSpec): Promise<unknown> => {
+    const current = running.get(spec.name);
+    if (current !== undefined) return current;
+    const p = spec
+      .run()
+      .catch((err: unknown) => log.error({ err, job: spec.name }, 'job failed'))
+      .finally(() => running.delete(spec.name));
+    running.set(spec.name, p);
+    return p;
+  };
+  const timers = specs.map((spec) => setInterval(() => void tick(spec), spec.everyMs).unref());
   return {
+    schedule: specs.map(({ name, everyMs }) => ({ name, everyMs })),
+    async run(name) {
+      const spec = specs.find((s) => s.name === name);
+      if (spec === undefined) throw new Error(`no job named ${name}`);
+      if (stopped) throw new Error('jobs are stopped');
+      await tick(spec);
+    },
     async stop() {
+      stopped = true;
       for (const t of timers) clearInterval(t);
       await Promise.all(running.values());
     },

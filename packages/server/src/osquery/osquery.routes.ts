@@ -104,6 +104,10 @@ export function osqueryRoutes(services: OsqueryServices) {
     /** Body auth for clients older than 5.23; header and body must agree when both are present. */
     const authBody = async (req: FastifyRequest): Promise<HostState> => {
       const fromBody = bodyNodeKey(req.body);
+      // Keys we issue are base64url; certificate hosts are stored under a NUL-prefixed pseudo-key
+      // (EnrollmentService.hostForCertificate). JSON can carry "\u0000", so a body key with a NUL
+      // would let anyone who knows a certificate's CN pose as that host without the certificate.
+      if (fromBody?.includes('\u0000') === true) throw new InvalidNodeKeyError('invalid node key');
       let host = req.osqueryHost;
       if (host === undefined) {
         if (fromBody !== undefined && fromBody !== '') host = await services.cache.authenticate(fromBody);

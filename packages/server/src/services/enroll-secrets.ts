@@ -42,17 +42,18 @@ export function generateSecret(): string {
  */
 export async function ensureDefaultGroup(store: Store, configured: string | undefined, now: number): Promise<{ groupId: number; secret: string; created: boolean }> {
   return store.transaction(async (tx) => {
-    let group = await tx.groups.findByName(DEFAULT_GROUP);
+    const group = await tx.groups.findByName(DEFAULT_GROUP);
     const groupId = group !== undefined ? group.id : await tx.groups.create(DEFAULT_GROUP, now, 'Hosts enrolled with the default secret');
-    group = await tx.groups.findById(groupId);
     const secrets = (await tx.groups.listSecrets(groupId)).filter((s) => s.revoked_at === null);
     if (configured !== undefined && configured !== '') {
-      const existing = await tx.groups.findActiveSecret(configured);
+      const existing = await tx.groups.findSecretByValue(configured);
       if (existing === undefined) {
         await tx.groups.addSecret(groupId, configured, 'MIMIR_ENROLL_SECRET', now);
         return { groupId, secret: configured, created: true };
       }
-      return { groupId: existing.group_id, secret: configured, created: false };
+      // An operator revoked it in the console: that decision stands over the environment
+      // (re-adding it would also collide with the unique secret). Fall through to an active one.
+      if (existing.revoked_at === null) return { groupId: existing.group_id, secret: configured, created: false };
     }
     const first = secrets[0];
     if (first !== undefined) return { groupId, secret: first.secret, created: false };

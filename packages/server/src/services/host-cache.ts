@@ -110,6 +110,14 @@ export class HostCache {
 
   private pendingSeen: Array<[number, number]> = [];
 
+  /** A deleted host: drop it and any last-seen write still pending for it. */
+  forget(hostId: number): void {
+    const s = this.byId.get(hostId);
+    if (s !== undefined) this.dirtySeen.delete(s);
+    this.pendingSeen = this.pendingSeen.filter(([id]) => id !== hostId);
+    this.evict(hostId);
+  }
+
   /** Record a check-in. No database write here: see flushSeen. */
   touch(state: HostState, now: number): void {
     state.seenAt = now;

@@ -15,9 +15,13 @@ function int(v: string | undefined): number | undefined {
 
 /** Normalise CPU architecture names to the ones update artifacts use (amd64, arm64). */
 export function normaliseArch(a: string): string {
-  const s = a.toLowerCase();
+  const s = a.trim().toLowerCase();
   if (s === 'x86_64' || s === 'amd64' || s === 'x64' || s === 'x86-64') return 'amd64';
   if (s === 'arm64' || s === 'aarch64' || s === 'arm64e') return 'arm64';
+  // Windows os_version.arch is prose: "64-bit", "ARM 64-bit Processor", "32-bit".
+  if (s.includes('arm') && s.includes('64')) return 'arm64';
+  if (s === '64-bit') return 'amd64';
+  if (s === '32-bit') return '386';
   return s;
 }
 

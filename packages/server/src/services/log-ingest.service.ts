@@ -6,7 +6,7 @@
  * and is skipped by the unique index.
  */
 import { createHash } from 'node:crypto';
-import type { NormalizedLog, ResultRecord, StatusRecord } from '@mimir/osquery-protocol';
+import { stripNul, type NormalizedLog, type ResultRecord, type StatusRecord } from '@mimir/osquery-protocol';
 import type { Store } from '../storage/store.js';
 import type { NewResultLog, NewStatusLog } from '../storage/repositories/logs.repository.js';
 import type { NdjsonSink } from './ndjson-sink.js';
@@ -49,13 +49,16 @@ export class LogIngestService {
   private async ingestResults(host: LogHost, records: readonly ResultRecord[], now: number): Promise<IngestResult> {
     const rows: NewResultLog[] = [];
     records.forEach((rec, i) => {
-      const { pack, query } = splitPackQueryName(rec.name);
+      // Row values are NUL-free already (normalize.ts); the name is stored as a text column too
+      // and PostgreSQL text refuses NUL (§9 item 13).
+      const name = stripNul(rec.name);
+      const { pack, query } = splitPackQueryName(name);
       const decorations = JSON.stringify(rec.decorations);
       rec.rows.forEach((row, j) => {
         const columns = JSON.stringify(row.columns);
         rows.push({
           host_id: host.id,
-          name: rec.name,
+          name,
           pack,
           query,
           action: row.action,
@@ -65,14 +68,16 @@ export class LogIngestService {
           epoch: rec.epoch,
           counter: rec.counter,
           received_at: now,
-          dedup: digest([i, j, rec.name, rec.unixTime, rec.epoch, rec.counter, row.action, columns]),
+          dedup: digest([i, j, name, rec.unixTime, rec.epoch, rec.counter, row.action, columns]),
         });
       });
     });
     if (rows.length === 0) return { received: 0, stored: 0 };
     const stored = await this.store.transaction((tx) => tx.logs.insertResults(rows));
+    // Mirror only what this request stored: a resent line (§1.5, §4.1) is skipped by the
+    // dedup index and must not reach the NDJSON file twice either.
     this.sinks.results?.write(
-      rows.map((r) => ({
+      rows.filter((r) => stored.has(r.dedup)).map((r) => ({
         '@timestamp': new Date(r.unix_time * 1000).toISOString(),
         host: { id: host.id, identifier: host.identifier, hostname: host.hostname },
         name: r.name,
@@ -85,11 +90,12 @@ export class LogIngestService {
         osquery: JSON.parse(r.columns) as unknown,
       })),
     );
-    return { received: rows.length, stored };
+    return { received: rows.length, stored: stored.size };
   }
 
   private async ingestStatuses(host: LogHost, records: readonly StatusRecord[], now: number): Promise<IngestResult> {
-    const rows: NewStatusLog[] = records.map((s, i) => ({
+    const clean = records.map((s) => ({ ...s, filename: stripNul(s.filename), version: stripNul(s.version) }));
+    const rows: NewStatusLog[] = clean.map((s, i) => ({
       host_id: host.id,
       unix_time: s.unixTime,
       severity: s.severity,
@@ -103,7 +109,7 @@ export class LogIngestService {
     if (rows.length === 0) return { received: 0, stored: 0 };
     const stored = await this.store.transaction((tx) => tx.logs.insertStatuses(rows));
     this.sinks.statuses?.write(
-      records.map((s) => ({
+      clean.filter((_, i) => stored.has(rows[i]?.dedup ?? '')).map((s) => ({
         '@timestamp': new Date(s.unixTime * 1000).toISOString(),
         host: { id: host.id, identifier: host.identifier, hostname: host.hostname },
         severity: s.severity,
@@ -113,6 +119,6 @@ export class LogIngestService {
         version: s.version,
       })),
     );
-    return { received: rows.length, stored };
+    return { received: rows.length, stored: stored.size };
   }
 }

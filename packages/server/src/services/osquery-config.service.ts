@@ -21,13 +21,13 @@ export function isReservedQueryName(name: string): boolean {
   return /^(query\.|cache\.|config_views\.)/.test(name) || /(epoch|counter)$/.test(name);
 }
 
-interface CachedConfig {
-  body: string;
-  generation: number;
-}
+/** A built config, or the reason it cannot be served (over 1 MiB: rebuilding gives the same answer). */
+type CachedConfig = { body: string } | { error: string };
 
 export class OsqueryConfigService {
   private readonly cache = new Map<string, CachedConfig>();
+  /** Builds in progress: a fleet polling at once after a start or a change shares one build. */
+  private readonly building = new Map<string, Promise<string>>();
   private generation = 0;
 
   constructor(private readonly store: Store, private readonly defaults: ConfigDefaults) {}
@@ -36,22 +36,41 @@ export class OsqueryConfigService {
   invalidate(): void {
     this.generation++;
     this.cache.clear();
+    this.building.clear();
   }
 
   /** The config body (JSON text) for a host of this group and platform. */
   async configFor(groupId: number, platform: HostPlatform): Promise<string> {
     const key = `${groupId}:${platform}`;
     const hit = this.cache.get(key);
-    if (hit !== undefined) return hit.body;
-    const generation = this.generation;
-    const body = JSON.stringify(await this.build(groupId, platform));
-    if (Buffer.byteLength(body) > OSQUERY_MAX_CONFIG_BYTES) {
-      // osquery ≤5.23 drops configs over 1 MiB entirely; refuse loudly rather than serve a config
-      // every host silently ignores.
-      throw new Error(`config for group ${groupId}/${platform} is ${Buffer.byteLength(body)} bytes, over osquery's 1 MiB limit`);
+    if (hit !== undefined) {
+      if ('error' in hit) throw new Error(hit.error);
+      return hit.body;
     }
+    const pending = this.building.get(key);
+    if (pending !== undefined) return pending;
+    const generation = this.generation;
+    const build = this.render(groupId, platform, generation, key).finally(() => {
+      if (this.building.get(key) === build) this.building.delete(key);
+    });
+    this.building.set(key, build);
+    return build;
+  }
+
+  private async render(groupId: number, platform: HostPlatform, generation: number, key: string): Promise<string> {
+    const body = JSON.stringify(await this.build(groupId, platform));
     // Only cache if nothing changed while building (an invalidate() raced with this build).
-    if (generation === this.generation) this.cache.set(key, { body, generation });
+    const current = generation === this.generation;
+    const bytes = Buffer.byteLength(body);
+    if (bytes > OSQUERY_MAX_CONFIG_BYTES) {
+      // osquery ≤5.23 drops configs over 1 MiB entirely (osquery-protocol.md §3.1, §9 item 19);
+      // refuse loudly rather than serve a config every host silently ignores. The answer cannot
+      // change until the config does, so remember it: polls keep doing no database work.
+      const error = `config for group ${groupId}/${platform} is ${bytes} bytes, over osquery's 1 MiB limit`;
+      if (current) this.cache.set(key, { error });
+      throw new Error(error);
+    }
+    if (current) this.cache.set(key, { body });
     return body;
   }
 
@@ -64,10 +83,11 @@ export class OsqueryConfigService {
     const options: Record<string, string | number | boolean> = {
       distributed_interval: this.defaults.distributedInterval,
       logger_tls_period: this.defaults.loggerPeriod,
-      // "/" makes pack query names unambiguous for result routing (Fleet does the same, §3.2).
-      pack_delimiter: '/',
       ...scalarOptions(globalOptions),
       ...scalarOptions(group === undefined ? {} : (JSON.parse(group.options) as unknown)),
+      // Last, so no option overrides it: "/" makes pack query names unambiguous for result routing
+      // (Fleet does the same, §3.2), and log ingest splits `pack/<pack>/<query>` on it.
+      pack_delimiter: '/',
     };
     const config: OsqueryConfig = {
       options,

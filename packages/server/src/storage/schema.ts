@@ -222,6 +222,8 @@ export interface PacksTable {
   global_shard: Default<number>;
   /** Prebuilt packs stay read-only until copied (seed 004). */
   read_only: Default<number>;
+  /** Which file of assets/packs a prebuilt pack came from ('' for operator packs); migration 0006. */
+  prebuilt_id: Default<string>;
   created_at: number;
   updated_at: number;
 }
@@ -257,7 +259,247 @@ export interface SettingsTable {
   updated_at: number;
 }
 
+export interface UsersTable {
+  id: Id;
+  email: string;
+  name: Default<string>;
+  role: string;
+  password_hash: string;
+  created_at: number;
+  updated_at: number;
+  disabled_at: number | null;
+  last_login_at: number | null;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the session token; the token is only in the operator's cookie. */
+  id: string;
+  user_id: number;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  ip: Default<string>;
+  user_agent: Default<string>;
+  revoked_at: number | null;
+}
+
+export interface ApiTokensTable {
+  id: Id;
+  user_id: number;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  role: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: Id;
+  at: number;
+  actor_id: number | null;
+  actor_email: Default<string>;
+  action: string;
+  target_type: Default<string>;
+  target_id: Default<string>;
+  ip: Default<string>;
+  details: Default<string>;
+}
+
+/** Live queries (seed 004): one run of one SQL or of several (a pack), with counters kept current. */
+export interface LiveQueriesTable {
+  id: Id;
+  created_at: number;
+  /** No foreign key: history outlives deleted users (the email is kept for display). */
+  created_by: number | null;
+  created_by_email: Default<string>;
+  pack_id: number | null;
+  pack_name: Default<string>;
+  saved_query_id: number | null;
+  rerun_of: number | null;
+  /** JSON TargetSpec as requested (rerun resolves it again). */
+  targets: string;
+  timeout_seconds: number;
+  expires_at: number;
+  target_count: number;
+  /** target_count × queries: answers expected. */
+  expected: number;
+  /** Answers in a final status (successful, failed, expired, cancelled). */
+  resolved: Default<number>;
+  /** Bumped per answer: the order the SSE stream replays answers in. */
+  answer_seq: Default<number>;
+  row_count: Default<number>;
+  stored_rows: Default<number>;
+  truncated: Default<number>;
+  /** JSON array of SQL validator warnings. */
+  warnings: Default<string>;
+  cancelled_at: number | null;
+  finished_at: number | null;
+}
+
+export interface LiveQueryQueriesTable {
+  live_query_id: number;
+  idx: number;
+  name: string;
+  /** The name sent to osquery: mimir_live_<id> or mimir_live_<id>_<n>. */
+  dist_name: string;
+  sql: string;
+  ecs_mapping: Default<string>;
+  /** JSON array of result column names, first-seen order. */
+  columns: Default<string>;
+  successful: Default<number>;
+  failed: Default<number>;
+  expired: Default<number>;
+  cancelled: Default<number>;
+}
+
+/** One row per (live query, query, host); no foreign key to hosts so history survives host deletion. */
+export interface LiveQueryHostsTable {
+  live_query_id: number;
+  query_idx: number;
+  host_id: number;
+  status: Default<string>;
+  message: Default<string>;
+  row_count: Default<number>;
+  answered_at: number | null;
+  seq: number | null;
+}
+
+export interface LiveQueryResultsTable {
+  id: Id;
+  live_query_id: number;
+  query_idx: number;
+  host_id: number;
+  row_idx: number;
+  /** The row as JSON. */
+  data: string;
+}
+
+/** Labels (hosts area): builtin platform labels, dynamic (SQL) and manual labels. */
+export interface LabelsTable {
+  id: Id;
+  name: string;
+  description: Default<string>;
+  /** `builtin`, `dynamic` or `manual`. */
+  label_type: string;
+  /** Dynamic labels: a host is a member while this returns rows (Fleet §1.6). */
+  query: Default<string>;
+  /** Comma-separated platform families; empty = all. Builtin labels: membership by platform. */
+  platforms: Default<string>;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Members of dynamic and manual labels (only members are stored). */
+export interface LabelMembershipTable {
+  label_id: number;
+  host_id: number;
+  created_at: number;
+}
+
+/** When each host's dynamic label queries are next due. */
+export interface HostLabelScheduleTable {
+  host_id: number;
+  due_at: number;
+}
+
+/** Signed update artifacts (seed 000): one registered manifest per (kind, os, arch, version). */
+export interface UpdateArtifactsTable {
+  id: Id;
+  /** `osquery` or `agent`. */
+  kind: string;
+  /** Kept exactly as typed. */
+  version: string;
+  os: string;
+  arch: string;
+  url: string;
+  /** Lower-case hex. */
+  sha256: string;
+  /** Lower-case hex Ed25519 signature over the canonical manifest (docs/updates.md). */
+  signature: string;
+  /** RFC 3339 UTC, as signed. */
+  timestamp: string;
+  /** Which configured public key verified the signature. */
+  key_id: string;
+  /** Percent 0–100; 0 = paused. */
+  rollout: Default<number>;
+  added_at: number;
+  added_by_id: number | null;
+  added_by_email: Default<string>;
+  /** Null while pending. */
+  approved_at: number | null;
+  approved_by_id: number | null;
+  approved_by_email: string | null;
+  updated_at: number;
+}
+
+/** Every approval ever given, kept after a row is deleted: the order "newer than what a host runs" needs it. */
+export interface UpdateApprovalsTable {
+  id: Id;
+  artifact_id: number;
+  kind: string;
+  os: string;
+  arch: string;
+  version: string;
+  approved_at: number;
+  approved_by_id: number | null;
+  approved_by_email: Default<string>;
+}
+
+/** Uploaded binaries under `<dataDir>/binaries`. */
+export interface UpdateBinariesTable {
+  id: Id;
+  kind: string;
+  os: string;
+  arch: string;
+  version: string;
+  /** Path relative to `<dataDir>/binaries`. */
+  file: string;
+  sha256: string;
+  size: number;
+  uploaded_at: number;
+  uploaded_by_id: number | null;
+  uploaded_by_email: Default<string>;
+}
+
+/** Each host's last update check from its agent (side table: Fleet §2.7). */
+export interface HostUpdateChecksTable {
+  host_id: number;
+  os: string;
+  arch: string;
+  osquery_version: Default<string>;
+  agent_version: Default<string>;
+  /** 1 when the installer enabled osquery auto-updates. */
+  auto_update: Default<number>;
+  checked_at: number;
+}
+
+/** Saved queries (seed 004); `prebuilt` rows ship with Mimir and are read-only. */
+export interface SavedQueriesTable {
+  id: Id;
+  /** Unique: Elastic's query "ID". */
+  name: string;
+  description: Default<string>;
+  sql: string;
+  /** Seconds, 60–900. */
+  timeout: Default<number>;
+  /** JSON object: ECS field → {field} or {value}. */
+  ecs_mapping: Default<string>;
+  /** Pack defaults: interval (seconds), minimum osquery version, platform filter. */
+  interval: Default<number>;
+  min_osquery_version: Default<string>;
+  platform: Default<string>;
+  prebuilt: Default<number>;
+  created_at: number;
+  updated_at: number;
+  created_by: Default<string>;
+  updated_by: Default<string>;
+}
+
 export interface Database {
+  saved_queries: SavedQueriesTable;
   groups: GroupsTable;
   enroll_secrets: EnrollSecretsTable;
   hosts: HostsTable;
@@ -276,5 +518,20 @@ export interface Database {
   pack_queries: PackQueriesTable;
   pack_targets: PackTargetsTable;
   settings: SettingsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+  live_queries: LiveQueriesTable;
+  live_query_queries: LiveQueryQueriesTable;
+  live_query_hosts: LiveQueryHostsTable;
+  live_query_results: LiveQueryResultsTable;
+  labels: LabelsTable;
+  label_membership: LabelMembershipTable;
+  host_label_schedule: HostLabelScheduleTable;
+  update_artifacts: UpdateArtifactsTable;
+  update_approvals: UpdateApprovalsTable;
+  update_binaries: UpdateBinariesTable;
+  host_update_checks: HostUpdateChecksTable;
 }
 

@@ -7,14 +7,22 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sqliteHelpers, type DialectHelpers } from './dialect.js';
 import { migrateToLatest } from './migrations/index.js';
+import { createAuditRepository } from './repositories/audit.repository.js';
 import { createCarveRepository } from './repositories/carves.repository.js';
 import { createDistributedRepository } from './repositories/distributed.repository.js';
 import { createGroupRepository } from './repositories/groups.repository.js';
 import { createHostRepository } from './repositories/hosts.repository.js';
+import { createHostQueryRepository } from './repositories/host-queries.repository.js';
+import { createLabelRepository } from './repositories/labels.repository.js';
 import { createLogRepository } from './repositories/logs.repository.js';
+import { createLiveQueryRepository } from './repositories/live-queries.repository.js';
 import { createPackRepository } from './repositories/packs.repository.js';
+import { createResultsRepository } from './repositories/results.repository.js';
+import { createSavedQueryRepository } from './repositories/saved-queries.repository.js';
 import { createScheduleStatsRepository } from './repositories/schedule-stats.repository.js';
 import { createSettingsRepository } from './repositories/settings.repository.js';
+import { createUserRepository } from './repositories/users.repository.js';
+import { createUpdatesRepository } from './repositories/updates.repository.js';
 import type { Database } from './schema.js';
 import { openSqlite } from './sqlite/sqlite.js';
 
@@ -22,12 +30,20 @@ function repositories(db: Kysely<Database>) {
   return {
     hosts: createHostRepository(db),
     groups: createGroupRepository(db),
+    hostQueries: createHostQueryRepository(db),
+    labels: createLabelRepository(db),
     logs: createLogRepository(db),
     distributed: createDistributedRepository(db),
     carves: createCarveRepository(db),
     packs: createPackRepository(db),
+    results: createResultsRepository(db),
+    savedQueries: createSavedQueryRepository(db),
     settings: createSettingsRepository(db),
     scheduleStats: createScheduleStatsRepository(db),
+    users: createUserRepository(db),
+    updates: createUpdatesRepository(db),
+    audit: createAuditRepository(db),
+    liveQueries: createLiveQueryRepository(db),
   };
 }
 

@@ -3,6 +3,7 @@
  * (NULL → "", osquery-protocol.md §5.2); numbers are parsed defensively and a value that does not
  * parse is reported as undefined so the caller can leave the stored one alone.
  */
+import type { NewScheduleStat } from '../../storage/repositories/schedule-stats.repository.js';
 import type { ResultRow } from '@mimir/osquery-protocol';
 import { toText } from '@mimir/osquery-protocol';
 import { splitPackQueryName } from '../log-ingest.service.js';
@@ -144,21 +145,8 @@ export function softwareRows(rows: readonly Row[]): SoftwareRow[] {
   return out;
 }
 
-export interface ScheduleStatRow {
-  name: string;
-  pack: string;
-  query: string;
-  executions: number;
-  /** osquery reports seconds; stored in milliseconds like every other timestamp (storage/schema.ts). */
-  last_executed: number;
-  denylisted: number;
-  wall_time_ms: number;
-  user_time: number;
-  system_time: number;
-  average_memory: number;
-  output_size: number;
-  updated_at: number;
-}
+/** osquery reports last_executed in seconds; it is stored in milliseconds like every other timestamp. */
+export type ScheduleStatRow = NewScheduleStat;
 
 /** Total wall time in ms: `wall_time_ms` where the agent has it, else the deprecated `wall_time` in seconds. */
 function wallTimeMs(r: Row): number {

@@ -1,6 +1,12 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { DialectHelpers } from '../dialect.js';
 import * as m0001 from './0001-initial.js';
+import * as m0002 from './0002-auth.js';
+import * as m0003 from './0003-hosts-labels-groups.js';
+import * as m0004 from './0004-saved-queries.js';
+import * as m0005 from './0005-live-queries.js';
+import * as m0006 from './0006-packs-results.js';
+import * as m0007 from './0007-updates.js';
 
 interface MigrationModule {
   up(db: Kysely<unknown>, d: DialectHelpers): Promise<void>;
@@ -13,6 +19,12 @@ interface MigrationModule {
  */
 const MIGRATIONS: Record<string, MigrationModule> = {
   '0001-initial': m0001,
+  '0002-auth': m0002,
+  '0003-hosts-labels-groups': m0003,
+  '0004-saved-queries': m0004,
+  '0005-live-queries': m0005,
+  '0006-packs-results': m0006,
+  '0007-updates': m0007,
 };
 
 class StaticProvider implements MigrationProvider {

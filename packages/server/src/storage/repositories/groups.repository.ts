@@ -27,6 +27,11 @@ export function createGroupRepository(db: Kysely<Database>) {
     },
 
     /** The active (not revoked) secret with this exact value, with its group. */
+    /** A secret with this value, revoked or not. */
+    findSecretByValue(secret: string) {
+      return db.selectFrom('enroll_secrets').select(['id', 'group_id', 'name', 'revoked_at']).where('secret', '=', secret).executeTakeFirst();
+    },
+
     findActiveSecret(secret: string) {
       return db
         .selectFrom('enroll_secrets')
@@ -49,6 +54,31 @@ export function createGroupRepository(db: Kysely<Database>) {
         .returning('id')
         .executeTakeFirstOrThrow();
       return r.id;
+    },
+
+    findSecret(id: number) {
+      return db.selectFrom('enroll_secrets').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async update(id: number, values: { name?: string; description?: string; options?: string }, now: number): Promise<void> {
+      await db.updateTable('groups').set({ ...values, updated_at: now }).where('id', '=', id).execute();
+    },
+
+    /** Deletes the group and (by cascade) its secrets and pack targets; the caller moves its hosts first. */
+    async delete(id: number): Promise<boolean> {
+      const r = await db.deleteFrom('groups').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+
+    /** Active secrets per group. */
+    async activeSecretCounts(): Promise<Map<number, number>> {
+      const rows = await db
+        .selectFrom('enroll_secrets')
+        .select((eb) => ['group_id', eb.fn.countAll().as('n')])
+        .where('revoked_at', 'is', null)
+        .groupBy('group_id')
+        .execute();
+      return new Map(rows.map((r) => [r.group_id, Number(r.n)]));
     },
 
     async revokeSecret(id: number, now: number): Promise<boolean> {

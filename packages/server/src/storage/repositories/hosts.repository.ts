@@ -62,12 +62,17 @@ export function createHostRepository(db: Kysely<Database>) {
       return Number(r.numDeletedRows) > 0;
     },
 
-    /** Batched last-seen write: one statement per host inside the caller's transaction. */
+    /**
+     * Batched last-seen write: one statement per host inside the caller's transaction. A host
+     * deleted since its check-in is skipped (INSERT … SELECT from hosts), so one deletion never
+     * fails the whole batch on the foreign key.
+     */
     async upsertSeen(batch: ReadonlyArray<readonly [hostId: number, seenAt: number]>): Promise<void> {
       for (const [hostId, seenAt] of batch) {
         await db
           .insertInto('host_seen')
-          .values({ host_id: hostId, seen_at: seenAt })
+          .columns(['host_id', 'seen_at'])
+          .expression((eb) => eb.selectFrom('hosts').select((s) => [s.ref('id').as('host_id'), s.val(seenAt).as('seen_at')]).where('id', '=', hostId))
           .onConflict((oc) => oc.column('host_id').doUpdateSet({ seen_at: seenAt }))
           .execute();
       }

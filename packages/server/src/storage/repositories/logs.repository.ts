@@ -8,33 +8,27 @@ export type NewStatusLog = Insertable<StatusLogsTable>;
 const CHUNK = 400;
 
 export function createLogRepository(db: Kysely<Database>) {
-  return {
-    /** Insert result rows; rows already stored (same host + dedup hash) are skipped. Returns rows stored. */
-    async insertResults(rows: readonly NewResultLog[]): Promise<number> {
-      let stored = 0;
-      for (let i = 0; i < rows.length; i += CHUNK) {
-        const r = await db
-          .insertInto('result_logs')
-          .values(rows.slice(i, i + CHUNK))
-          .onConflict((oc) => oc.columns(['host_id', 'dedup']).doNothing())
-          .executeTakeFirst();
-        stored += Number(r.numInsertedOrUpdatedRows ?? 0n);
-      }
-      return stored;
-    },
+  async function insertDeduped<T extends 'result_logs' | 'status_logs'>(table: T, rows: ReadonlyArray<Insertable<Database[T]>>): Promise<Set<string>> {
+    const stored = new Set<string>();
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const inserted = await db
+        .insertInto(table as 'result_logs')
+        .values(rows.slice(i, i + CHUNK) as NewResultLog[])
+        .onConflict((oc) => oc.columns(['host_id', 'dedup']).doNothing())
+        .returning('dedup')
+        .execute();
+      for (const x of inserted) stored.add(x.dedup);
+    }
+    return stored;
+  }
 
-    async insertStatuses(rows: readonly NewStatusLog[]): Promise<number> {
-      let stored = 0;
-      for (let i = 0; i < rows.length; i += CHUNK) {
-        const r = await db
-          .insertInto('status_logs')
-          .values(rows.slice(i, i + CHUNK))
-          .onConflict((oc) => oc.columns(['host_id', 'dedup']).doNothing())
-          .executeTakeFirst();
-        stored += Number(r.numInsertedOrUpdatedRows ?? 0n);
-      }
-      return stored;
-    },
+  return {
+    /**
+     * Insert result rows; rows already stored (same host + dedup hash) are skipped. Returns the
+     * dedup hashes actually inserted (RETURNING reports only inserted rows on both databases).
+     */
+    insertResults: (rows: readonly NewResultLog[]) => insertDeduped('result_logs', rows),
+    insertStatuses: (rows: readonly NewStatusLog[]) => insertDeduped('status_logs', rows),
 
     listResults(filter: { hostId?: number; name?: string; limit?: number }) {
       let q = db.selectFrom('result_logs').selectAll().orderBy('id', 'desc').limit(filter.limit ?? 100);
@@ -60,10 +54,19 @@ export function createLogRepository(db: Kysely<Database>) {
       return r.n;
     },
 
-    /** Retention: drop rows received before `before` (ms). Returns rows removed. */
-    async deleteReceivedBefore(before: number): Promise<number> {
-      const a = await db.deleteFrom('result_logs').where('received_at', '<', before).executeTakeFirst();
-      const b = await db.deleteFrom('status_logs').where('received_at', '<', before).executeTakeFirst();
+    /**
+     * Retention: drop up to `batch` rows of each table received before `before` (ms). Callers loop,
+     * one short transaction per batch, so a large purge never holds the writer for long.
+     */
+    async deleteReceivedBefore(before: number, batch = 10_000): Promise<number> {
+      const a = await db
+        .deleteFrom('result_logs')
+        .where('id', 'in', (qb) => qb.selectFrom('result_logs').select('id').where('received_at', '<', before).limit(batch))
+        .executeTakeFirst();
+      const b = await db
+        .deleteFrom('status_logs')
+        .where('id', 'in', (qb) => qb.selectFrom('status_logs').select('id').where('received_at', '<', before).limit(batch))
+        .executeTakeFirst();
       return Number(a.numDeletedRows) + Number(b.numDeletedRows);
     },
   };

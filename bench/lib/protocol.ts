@@ -1,0 +1,30 @@
+/** Messages between the benchmark and its child processes (server under test, bare server). */
+
+export interface ChildRequest {
+  id: number;
+  cmd: 'usage' | 'gc' | 'enqueue' | 'watch' | 'watch-status' | 'token' | 'counts' | 'profile-start' | 'profile-stop' | 'stop';
+  args?: unknown;
+}
+
+export type ChildResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+
+export interface ServerReady {
+  type: 'ready';
+  port: number;
+  pid: number;
+  /** PEM CA the clients pin. */
+  ca: string;
+  secret: string;
+  /** The server's certificate and key (the bare server serves the same pair, for a fair handshake). */
+  cert: string;
+  key: string;
+}
+
+export interface Usage {
+  at: number;
+  cpu: NodeJS.CpuUsage;
+  memory: NodeJS.MemoryUsage;
+  /** Event-loop utilization since the previous `usage` call (0–1). */
+  elu: number;
+  cachedHosts: number;
+}

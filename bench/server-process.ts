@@ -1,0 +1,175 @@
+/**
+ * The Mimir server under test, in its own process so its CPU and memory are its own. Started by the
+ * benchmark with an IPC channel; production configuration (the server's embedded defaults, jobs
+ * on) except for the data directory, the port and the log level. Answers a few commands over IPC:
+ * resource usage, a forced GC, enqueueing a live query in-process, counting live results, and an
+ * API token for the operator API.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { performance } from 'node:perf_hooks';
+import { buildApp, type MimirApp } from '../packages/server/src/app.js';
+import { loadConfig } from '../packages/server/src/config/config.js';
+import { createLogger } from '../packages/server/src/logger.js';
+import { appOptionsFromConfig } from '../packages/server/src/main.js';
+import { ensureTlsMaterial } from '../packages/server/src/tls/tls.service.js';
+import type { ChildRequest, ServerReady } from './lib/protocol.js';
+
+interface Watch {
+  name: string | undefined;
+  source: string | undefined;
+  since: number;
+  hosts: Set<number>;
+  firstAt: number | undefined;
+  lastAt: number | undefined;
+}
+
+function send(m: unknown): void {
+  if (process.connected) process.send?.(m);
+}
+
+async function main(): Promise<void> {
+  const dataDir = process.env['MIMIR_DATA_DIR'];
+  if (dataDir === undefined) throw new Error('MIMIR_DATA_DIR must be set');
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.log.level, format: 'json' });
+  const tls = await ensureTlsMaterial({ dataDir: config.dataDir, hostnames: ['127.0.0.1', 'localhost'] });
+  const app: MimirApp = await buildApp({ ...appOptionsFromConfig(config, logger), https: { cert: tls.cert, key: tls.key } });
+  await app.fastify.listen({ host: '127.0.0.1', port: 0 });
+  const addr = app.fastify.server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no port');
+
+  const watches = new Map<string, Watch>();
+  app.core.distributed.on('result', (hostId, result, source) => {
+    const now = Date.now();
+    for (const w of watches.values()) {
+      if (now < w.since) continue;
+      if (w.name !== undefined && result.id !== w.name) continue;
+      if (w.source !== undefined && source !== w.source) continue;
+      if (!w.hosts.has(hostId)) {
+        w.hosts.add(hostId);
+        w.firstAt ??= now;
+        w.lastAt = now;
+      }
+    }
+  });
+
+  let elu = performance.eventLoopUtilization();
+  let profiler: Session | undefined;
+  const post = (session: Session, method: string, params: object = {}): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      session.post(method, params, (err, result) => {
+        if (err !== null) reject(err);
+        else resolve(result);
+      });
+    });
+  let stopping = false;
+  const handle = async (req: ChildRequest): Promise<unknown> => {
+    switch (req.cmd) {
+      case 'usage': {
+        const next = performance.eventLoopUtilization();
+        const delta = performance.eventLoopUtilization(next, elu);
+        elu = next;
+        return { at: Date.now(), cpu: process.cpuUsage(), memory: process.memoryUsage(), elu: delta.utilization, cachedHosts: app.services.cache.size };
+      }
+      case 'gc': {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (gc === undefined) throw new Error('start the server with --expose-gc');
+        // Twice: the first pass may only finalize what the second frees.
+        gc();
+        await new Promise((r) => setTimeout(r, 50));
+        gc();
+        return { at: Date.now(), memory: process.memoryUsage(), cachedHosts: app.services.cache.size };
+      }
+      case 'enqueue': {
+        const { name, sql } = req.args as { name: string; sql: string };
+        // Every host the cache holds (it holds each host that enrolled or checked in since start:
+        // the online ones). Ids are dense in a fresh database; stop after a long gap.
+        const ids: number[] = [];
+        const want = app.services.cache.size;
+        for (let id = 1, miss = 0; ids.length < want && miss < 100_000; id++) {
+          if (app.services.cache.getById(id) !== undefined) {
+            ids.push(id);
+            miss = 0;
+          } else miss++;
+        }
+        const at = Date.now();
+        await app.core.distributed.enqueue(ids.map((hostId) => ({ hostId, name, sql, source: 'live' })), at);
+        return { at, hosts: ids.length, tookMs: Date.now() - at };
+      }
+      case 'watch': {
+        const { key, name, source, since } = req.args as { key: string; name?: string; source?: string; since?: number };
+        watches.set(key, { name, source, since: since ?? Date.now(), hosts: new Set(), firstAt: undefined, lastAt: undefined });
+        return { at: Date.now() };
+      }
+      case 'watch-status': {
+        const { key } = req.args as { key: string };
+        const w = watches.get(key);
+        if (w === undefined) throw new Error(`no watch ${key}`);
+        return { count: w.hosts.size, since: w.since, firstAt: w.firstAt ?? null, lastAt: w.lastAt ?? null };
+      }
+      case 'token': {
+        const email = `bench-${Date.now()}@example.com`;
+        const now = Date.now();
+        const userId = await app.core.auth.createUser({ email, role: 'admin', password: 'bench password, not a secret' }, now);
+        const { token } = await app.core.auth.createToken({ kind: 'session', userId, email, role: 'admin' }, { name: 'bench' }, now);
+        return { token };
+      }
+      case 'counts': {
+        return { hosts: await app.store.hosts.count(), results: await app.store.logs.countResults(), statuses: await app.store.logs.countStatuses() };
+      }
+      case 'profile-start': {
+        // In-process sampling profiler (what --cpu-prof uses), started and stopped around one
+        // scenario so start-up (module loading, schema compilation) stays out of the picture.
+        if (profiler !== undefined) throw new Error('already profiling');
+        profiler = new Session();
+        profiler.connect();
+        await post(profiler, 'Profiler.enable');
+        await post(profiler, 'Profiler.setSamplingInterval', { interval: 200 });
+        await post(profiler, 'Profiler.start');
+        return { at: Date.now() };
+      }
+      case 'profile-stop': {
+        const { file } = req.args as { file: string };
+        if (profiler === undefined) throw new Error('not profiling');
+        const result = (await post(profiler, 'Profiler.stop')) as { profile: unknown };
+        profiler.disconnect();
+        profiler = undefined;
+        writeFileSync(file, JSON.stringify(result.profile));
+        return { file };
+      }
+      case 'stop': {
+        if (!stopping) {
+          stopping = true;
+          await app.fastify.close();
+          await app.shutdown();
+        }
+        setTimeout(() => process.exit(0), 50);
+        return { stopped: true };
+      }
+    }
+  };
+
+  process.on('message', (m: unknown) => {
+    const req = m as ChildRequest;
+    if (typeof req !== 'object' || typeof req.id !== 'number') return;
+    handle(req).then(
+      (result) => send({ id: req.id, ok: true, result }),
+      (e: unknown) => send({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+    );
+  });
+  // The benchmark died: do not linger as an orphan holding a port.
+  process.on('disconnect', () => {
+    void app.fastify.close().then(() => app.shutdown()).finally(() => process.exit(0));
+  });
+  const ready: ServerReady = {
+    type: 'ready', port: addr.port, pid: process.pid, ca: readFileSync(tls.caPath ?? '', 'utf8'), secret: app.defaultSecret,
+    cert: tls.cert, key: tls.key,
+  };
+  send(ready);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`server-process: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
