@@ -4,10 +4,20 @@
  * certificate, TLS floor and keep-alive settings. Whatever Mimir spends beyond this is routing,
  * authentication, the host cache and serialization.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { ChildRequest } from './lib/protocol.js';
 
 const BODY = Buffer.from('{"queries":{}}');
+
+/** Main-thread time waiting for a CPU (ms), as the Mimir server process reports it. */
+function runQueueWaitMs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(/\s+/)[1]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
 
 function send(m: unknown): void {
   if (process.connected) process.send?.(m);
@@ -31,7 +41,7 @@ process.once('message', (first: unknown) => {
     const req = m as ChildRequest;
     if (typeof req !== 'object' || typeof req.id !== 'number') return;
     if (req.cmd === 'usage') {
-      send({ id: req.id, ok: true, result: { at: Date.now(), cpu: process.cpuUsage(), memory: process.memoryUsage(), elu: 0, cachedHosts: 0 } });
+      send({ id: req.id, ok: true, result: { at: Date.now(), cpu: process.cpuUsage(), memory: process.memoryUsage(), elu: 0, runQueueWaitMs: runQueueWaitMs(), cachedHosts: 0 } });
     } else if (req.cmd === 'stop') {
       server.closeAllConnections();
       server.close(() => {

@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { buildApp, type MimirApp } from '../packages/server/src/app.js';
 import { loadConfig } from '../packages/server/src/config/config.js';
 import { createLogger } from '../packages/server/src/logger.js';
@@ -22,6 +22,16 @@ interface Watch {
   hosts: Set<number>;
   firstAt: number | undefined;
   lastAt: number | undefined;
+}
+
+/** Main-thread time waiting for a CPU (ms): how long the machine kept the event loop from running. */
+function runQueueWaitMs(): number | undefined {
+  try {
+    const f = readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(/\s+/);
+    return Number(f[1]) / 1e6;
+  } catch {
+    return undefined;
+  }
 }
 
 function send(m: unknown): void {
@@ -55,6 +65,10 @@ async function main(): Promise<void> {
   });
 
   let elu = performance.eventLoopUtilization();
+  // Blocking shows here even when CPU is low: synchronous SQLite work (a big transaction, a WAL
+  // checkpoint's fsync) stalls every request on the single event loop.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   let profiler: Session | undefined;
   const post = (session: Session, method: string, params: object = {}): Promise<unknown> =>
     new Promise((resolve, reject) => {
@@ -70,7 +84,12 @@ async function main(): Promise<void> {
         const next = performance.eventLoopUtilization();
         const delta = performance.eventLoopUtilization(next, elu);
         elu = next;
-        return { at: Date.now(), cpu: process.cpuUsage(), memory: process.memoryUsage(), elu: delta.utilization, cachedHosts: app.services.cache.size };
+        const delay = { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
+        loopDelay.reset();
+        return {
+          at: Date.now(), cpu: process.cpuUsage(), memory: process.memoryUsage(), elu: delta.utilization, loopDelay: delay,
+          runQueueWaitMs: runQueueWaitMs(), cachedHosts: app.services.cache.size,
+        };
       }
       case 'gc': {
         const gc = (globalThis as { gc?: () => void }).gc;

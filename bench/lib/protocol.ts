@@ -26,5 +26,9 @@ export interface Usage {
   memory: NodeJS.MemoryUsage;
   /** Event-loop utilization since the previous `usage` call (0–1). */
   elu: number;
+  /** Event-loop delay since the previous `usage` call (server under test only). */
+  loopDelay?: { p99Ms: number; maxMs: number };
+  /** Cumulative time the event-loop thread waited for a CPU (Linux schedstat), ms. */
+  runQueueWaitMs?: number;
   cachedHosts: number;
 }

@@ -115,11 +115,11 @@ export function writeReport(dir: string, r: BenchReport): { md: string; json: st
       ],
     }));
     const lines = [
-      `Same closed-loop generator (${h.connections} kept-alive connections, osquery's exact request) against Mimir and a bare \`node:https\` server answering the same body; ${h.rounds} alternating round(s) of ${h.durationSec} s, best round each.`,
+      `Same closed-loop generator (${h.connections} kept-alive connections, osquery's exact request) against Mimir and a bare \`node:https\` server answering the same body; ${h.rounds} alternating round(s) of ${h.durationSec} s. Raw ratio: best round of each; per-core ratio: median rounds.`,
       '',
-      '| server | req/s | p50 ms | p99 ms | errors | server CPU % | req/s per server core | generator CPU % |',
-      '|---|---|---|---|---|---|---|---|',
-      ...h.runs.map((x) => `| ${x.server} | ${n(x.rps)} | ${n(x.p50Ms, 2)} | ${n(x.p99Ms, 2)} | ${x.errors} | ${n(x.serverCpuPercent)} | ${n(x.rpsPerCore)} | ${n(x.generatorCpuPercent)} |`),
+      '| server | req/s | p50 ms | p99 ms | errors | server CPU % | server starved % | req/s per server core | generator CPU % |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...h.runs.map((x) => `| ${x.server} | ${n(x.rps)} | ${n(x.p50Ms, 2)} | ${n(x.p99Ms, 2)} | ${x.errors} | ${n(x.serverCpuPercent)} | ${n(x.serverStarvedPercent)} | ${n(x.rpsPerCore)} | ${n(x.generatorCpuPercent)} |`),
       '',
       `Ratio: **${n(h.ratio * 100)}%** of bare req/s, **${n(h.ratioPerCore * 100)}%** per server core.${h.generatorBound ? ' The bare server did not saturate its core (the generator or other work on the machine was the limit), so the per-core ratio decides.' : ''}`,
       '',
@@ -142,14 +142,14 @@ export function writeReport(dir: string, r: BenchReport): { md: string; json: st
     return [
       `The simulator (\`npm run loadsim\`, own process) grows the fleet step by step; hosts share ${c.connections === 0 ? 'nothing (one connection each)' : `${c.connections.toLocaleString('en-US')} kept-alive connections`}; distributed interval ${c.distributedIntervalSec} s, logs 10 s, config 60 s. Each step: all hosts started, one interval to settle, then a measured window.`,
       '',
-      '| hosts | req/s | polls/s (expected) | read p50/p99 ms | write p99 | log p99 | config p99 | errors % | server CPU % | CPU µs/req | est. hosts/core | server RSS MiB | sim CPU % | sim RSS MiB | sim lag p99 ms | result |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| hosts | req/s | polls/s (expected) | read p50/p99 ms | write p99 | log p99 | config p99 | errors % | server CPU % | server starved % | loop delay p99/max ms | CPU µs/req | est. hosts/core | server RSS MiB | sim CPU % | sim RSS MiB | sim lag p99 ms | result |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...steps.map((s) => {
         const e = s.endpoints;
-        return `| ${n(s.hosts)} | ${n(s.rps)} | ${n(s.pollRps)} (${n(s.expectedRps)}) | ${n(e['distributed/read']?.p50Ms, 1)}/${n(e['distributed/read']?.p99Ms, 1)} | ${n(e['distributed/write']?.p99Ms, 1)} | ${n(e.log?.p99Ms, 1)} | ${n(e.config?.p99Ms, 1)} | ${n(s.errorRate * 100, 2)} | ${n(s.serverCpuPercent)} | ${n(s.serverCpuUsPerRequest)} | ${n(s.hostsPerCoreEstimate)} | ${n(s.serverRssMiB)} | ${n(s.simCpuPercent)} | ${n(s.simRssMiB)} | ${n(s.simLagP99Ms)} | ${s.sustained ? 'sustained' : `not sustained (${s.limitedBy}): ${s.reason}`} |`;
+        return `| ${n(s.hosts)} | ${n(s.rps)} | ${n(s.pollRps)} (${n(s.expectedRps)}) | ${n(e['distributed/read']?.p50Ms, 1)}/${n(e['distributed/read']?.p99Ms, 1)} | ${n(e['distributed/write']?.p99Ms, 1)} | ${n(e.log?.p99Ms, 1)} | ${n(e.config?.p99Ms, 1)} | ${n(s.errorRate * 100, 2)} | ${n(s.serverCpuPercent)} | ${n(s.serverStarvedPercent)} | ${n(s.serverLoopDelayP99Ms)}/${n(s.serverLoopDelayMaxMs)} | ${n(s.serverCpuUsPerRequest)} | ${n(s.hostsPerCoreEstimate)} | ${n(s.serverRssMiB)} | ${n(s.simCpuPercent)} | ${n(s.simRssMiB)} | ${n(s.simLagP99Ms)} | ${s.sustained ? 'sustained' : `not sustained (${s.limitedBy}): ${s.reason}`} |`;
       }),
       '',
-      `Most hosts sustained: **${n(c.maxSustainedHosts)}**. "est. hosts/core" scales the step's host count by the server CPU it used (linear, so an estimate, not a measurement): it tells what the server would carry with a whole core to itself, whatever else ran on the machine.`,
+      `Most hosts sustained: **${n(c.maxSustainedHosts)}**. "est. hosts/core" scales the step's host count by the server CPU it used (linear, so an estimate, not a measurement): it tells what the server would carry with a whole core to itself, whatever else ran on the machine. "server starved %" is the share of the window the server's event loop was ready to run but waiting for a CPU taken by other processes (Linux schedstat).`,
       '',
       `![p99 vs hosts](${p99})`,
       '',

@@ -42,6 +42,11 @@ export interface CapacityStep {
   hostsPerCoreEstimate: number | null;
   serverRssMiB: number;
   serverHeapMiB: number;
+  /** Event-loop delay in the window: stalls of the single loop (synchronous SQLite, GC), CPU or not. */
+  serverLoopDelayP99Ms: number | null;
+  serverLoopDelayMaxMs: number | null;
+  /** Share of the window the server's event loop was runnable but waiting for a CPU (other work). */
+  serverStarvedPercent: number | null;
   simCpuPercent: number;
   simRssMiB: number;
   /** Simulator lateness: when high, the simulator (not the server) was the limit. */
@@ -143,9 +148,11 @@ function plan(s: BenchSettings): Plan {
   return {
     steps,
     liveSizes: [1_000, 10_000, 50_000].filter((n) => n <= s.maxHosts),
-    // Below the server's measured enroll rate, so the ramp measures check-ins, not an enroll storm.
-    growPerSec: 150,
-    settleMs: 15_000,
+    // A new host costs the server an enroll plus its first vitals write (several ms of CPU, against
+    // well under 1 ms for a check-in): grow slowly enough that the ramp is not an enroll storm, and
+    // let the backlog drain before measuring.
+    growPerSec: 100,
+    settleMs: 30_000,
     windowMs: 30_000,
     distributedSec: 10,
     // ulimit -n is 20 000 per process here: hosts share kept-alive connections (see loadsim --connections).
@@ -275,7 +282,9 @@ export async function capacity(s: BenchSettings): Promise<CapacityResult> {
         endpoints, worstP99Ms: worst === null ? null : r2(worst), serverCpuPercent: r1(serverCpu),
         serverCpuUsPerRequest: rps > 0 ? Math.round((serverCpu / 100) * 1e6 / rps) : null,
         hostsPerCoreEstimate: serverCpu > 0 && started > 0 ? Math.round((started * 100) / serverCpu) : null,
-        serverRssMiB: r1(u1.memory.rss / 1024 ** 2), serverHeapMiB: r1(u1.memory.heapUsed / 1024 ** 2), simCpuPercent: r1(w.cpu), simRssMiB: snaps.latest?.rssMiB ?? 0,
+        serverRssMiB: r1(u1.memory.rss / 1024 ** 2), serverHeapMiB: r1(u1.memory.heapUsed / 1024 ** 2),
+        serverLoopDelayP99Ms: u1.loopDelay !== undefined ? r1(u1.loopDelay.p99Ms) : null, serverLoopDelayMaxMs: u1.loopDelay !== undefined ? r1(u1.loopDelay.maxMs) : null,
+        serverStarvedPercent: u0.runQueueWaitMs !== undefined && u1.runQueueWaitMs !== undefined ? r1(((u1.runQueueWaitMs - u0.runQueueWaitMs) / Math.max(1, u1.at - u0.at)) * 100) : null, simCpuPercent: r1(w.cpu), simRssMiB: snaps.latest?.rssMiB ?? 0,
         simLagP99Ms: Number.isFinite(lagP99) ? r1(lagP99) : null, sustained, limitedBy, reason: sustained ? 'sustained' : problems.join('; '),
       };
       steps.push(step);

@@ -174,6 +174,8 @@ export interface FleetSnapshot {
   timeouts: number;
   /** Last warning a host printed (osquery-style message) and how many in this interval. */
   warnings: { count: number; last: string | undefined };
+  /** The last failed request per endpoint in this interval (`HTTP 500 {"error":…}`, `request timed out…`). */
+  lastErrors: Partial<Record<EndpointName, string>>;
 }
 
 const MAX_DISPATCH_PER_TICK = 2_000;
@@ -615,7 +617,7 @@ export class Fleet {
     const now = Date.now();
     const intervalMs = Math.max(1, now - this.lastSnapshotAt);
     this.lastSnapshotAt = now;
-    const table = this.stats.rotate();
+    const { table, lastErrors } = this.stats.rotate();
     let requests = 0;
     let errors = 0;
     for (const e of ENDPOINTS) {
@@ -662,6 +664,7 @@ export class Fleet {
       resends: http.resends,
       timeouts: http.timeouts,
       warnings,
+      lastErrors: Object.fromEntries(lastErrors),
     };
     this.lastPoolWait = poolWait;
     return snap;

@@ -16,6 +16,15 @@ import { endpointOf, type RequestObserver } from './stats.js';
 /** HTTP statuses at or above this count as errors in the statistics. */
 const ERROR_STATUS = 400;
 
+function describeFailure(res: OsqueryHttpResponse): string | undefined {
+  if (res.status < ERROR_STATUS) return undefined;
+  return `HTTP ${res.status} ${res.body.toString('utf8', 0, Math.min(res.body.length, 160))}`;
+}
+
+function describeError(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** One host's own connection, with every request timed. */
 export class TimedHttpClient extends OsqueryHttpClient {
   constructor(options: OsqueryHttpClientOptions, private readonly observe: RequestObserver) {
@@ -27,10 +36,10 @@ export class TimedHttpClient extends OsqueryHttpClient {
     const started = performance.now();
     try {
       const res = await super.request(req);
-      this.observe(endpoint, performance.now() - started, res.status >= ERROR_STATUS ? 'error' : 'ok');
+      this.observe(endpoint, performance.now() - started, res.status >= ERROR_STATUS ? 'error' : 'ok', describeFailure(res));
       return res;
     } catch (e) {
-      this.observe(endpoint, performance.now() - started, 'transport');
+      this.observe(endpoint, performance.now() - started, 'transport', describeError(e));
       throw e;
     }
   }
@@ -113,10 +122,10 @@ export class PooledHttpClient extends OsqueryHttpClient {
     try {
       if (this.closedPool) throw new Error('connection pool closed');
       const res = await c.request(req);
-      this.observe(endpoint, performance.now() - started, res.status >= ERROR_STATUS ? 'error' : 'ok');
+      this.observe(endpoint, performance.now() - started, res.status >= ERROR_STATUS ? 'error' : 'ok', describeFailure(res));
       return res;
     } catch (e) {
-      this.observe(endpoint, performance.now() - started, 'transport');
+      this.observe(endpoint, performance.now() - started, 'transport', describeError(e));
       throw e;
     } finally {
       this.release(c);

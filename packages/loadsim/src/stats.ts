@@ -31,7 +31,8 @@ export function endpointOf(path: string): EndpointName {
  */
 export type RequestOutcome = 'ok' | 'error' | 'transport';
 
-export type RequestObserver = (endpoint: EndpointName, ms: number, outcome: RequestOutcome) => void;
+/** `detail` describes a failure: `HTTP <status> <start of body>` or the transport error. */
+export type RequestObserver = (endpoint: EndpointName, ms: number, outcome: RequestOutcome, detail?: string) => void;
 
 export class EndpointStats {
   requests = 0;
@@ -78,15 +79,20 @@ export class RequestStats {
   interval = newEndpointTable();
   readonly total = newEndpointTable();
 
-  readonly observe: RequestObserver = (endpoint, ms, outcome) => {
+  /** The last failure per endpoint in the current interval (what went wrong, not just how often). */
+  lastErrors = new Map<EndpointName, string>();
+
+  readonly observe: RequestObserver = (endpoint, ms, outcome, detail) => {
     this.interval[endpoint].record(ms, outcome);
     this.total[endpoint].record(ms, outcome);
+    if (outcome !== 'ok' && detail !== undefined) this.lastErrors.set(endpoint, detail);
   };
 
-  /** The finished interval; a fresh one starts. */
-  rotate(): EndpointTable {
-    const done = this.interval;
+  /** The finished interval (and its last errors); a fresh one starts. */
+  rotate(): { table: EndpointTable; lastErrors: Map<EndpointName, string> } {
+    const done = { table: this.interval, lastErrors: this.lastErrors };
     this.interval = newEndpointTable();
+    this.lastErrors = new Map();
     return done;
   }
 }

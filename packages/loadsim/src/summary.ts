@@ -69,6 +69,7 @@ export function formatSummary(s: FleetSnapshot, opts: { final?: boolean } = {}):
     );
   }
   if (s.warnings.count > 0 && s.warnings.last !== undefined) lines.push(`  warnings: ${s.warnings.count}, last: ${s.warnings.last}`);
+  for (const [endpoint, detail] of Object.entries(s.lastErrors)) lines.push(`  last ${endpoint} error: ${detail}`);
   if (final) {
     lines.push(`  total: result lines ${int(s.logLines.result)}, status lines ${int(s.logLines.status)}, carves ${s.carves.ok} ok / ${s.carves.failed} failed`);
   }

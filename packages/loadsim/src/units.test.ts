@@ -149,7 +149,7 @@ void describe('summary', () => {
       answers: { detail: { answer: 0, empty: 0, fail: 0 }, label: { answer: 0, empty: 0, fail: 0 }, live: { answer: 3, empty: 1, fail: 0 } },
       liveAnswers: {}, logLines: { result: 10, status: 2 }, carves: { ok: 0, failed: 0 },
       lag: new Histogram().toJSON(), inflight: 12, poolWaitMs: 0, cpuPercent: 61.4, rssMiB: 80, connects: 0, resends: 0, timeouts: 0,
-      warnings: { count: 0, last: undefined },
+      warnings: { count: 0, last: undefined }, lastErrors: { log: 'HTTP 500 {"error":"internal error (request 7)"}' },
     };
     const lines = formatSummary(snap).split('\n');
     assert.match(lines[0] ?? '', SUMMARY_LINE);
@@ -158,6 +158,7 @@ void describe('summary', () => {
     assert.match(lines[2] ?? '', /^ {2}distributed\/read +20\.0 +1\.\d\d +1\.\d\d +0$/);
     assert.match(lines[3] ?? '', /^ {2}log +0\.4 +\d\.\d\d +\d\.\d\d +1$/);
     assert.match(lines[4] ?? '', /^ {2}answers: live 3\/1\/0/);
-    assert.equal(lines.length, 5);
+    assert.equal(lines[5], '  last log error: HTTP 500 {"error":"internal error (request 7)"}');
+    assert.equal(lines.length, 6);
   });
 });

@@ -29,6 +29,7 @@ import type { CoreServices } from './api/api.types.js';
 import { AuthService } from './auth/auth.service.js';
 import type { ScryptCost } from './auth/password.js';
 import { AuditService } from './services/audit.service.js';
+import type { ServiceHub } from './services/contracts.js';
 
 export interface AppOptions {
   dataDir: string;
@@ -112,7 +113,7 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
       secrets,
       enrollment,
       config: new OsqueryConfigService(store, { distributedInterval: o.distributedInterval, loggerPeriod: o.loggerPeriod, configRefresh: o.configRefresh }),
-      logs: new LogIngestService(store, sinks),
+      logs: new LogIngestService(store, sinks, () => hub.applyEcs),
       distributed,
       carves,
       certificateHost: (identity, remoteIp) => enrollment.hostForCertificate(identity, remoteIp, now()),
@@ -138,6 +139,7 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
         : Fastify(fastifyOpts)
     ) as unknown as FastifyInstance;
 
+    const hub: ServiceHub = {};
     const auth = new AuthService(store, {
       sessionIdleMs: opts.auth.sessionIdle * 1000,
       sessionMaxMs: opts.auth.sessionMax * 1000,
@@ -156,7 +158,7 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
       osqueryConfig: services.config,
       secrets,
       carves,
-      hub: {},
+      hub,
       log,
       now,
       settings: {

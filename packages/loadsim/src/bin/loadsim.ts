@@ -47,7 +47,7 @@ function jsonLine(s: FleetSnapshot, final: boolean): string {
   return JSON.stringify({
     type: final ? 'final' : 'summary', elapsedSec: Math.round(s.elapsedMs / 1000), hosts: s.hosts, rps: Math.round(requests / seconds),
     errors, inflight: s.inflight, cpuPercent: Math.round(s.cpuPercent), endpoints, answers: s.answers,
-    logLines: s.logLines, carves: s.carves, warnings: s.warnings,
+    logLines: s.logLines, carves: s.carves, warnings: s.warnings, lastErrors: s.lastErrors,
   });
 }
 

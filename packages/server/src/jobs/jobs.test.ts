@@ -92,17 +92,19 @@ void describe('jobs: result retention', () => {
     assert.deepEqual(f.logs, []);
   });
 
-  void it('should schedule retention every 10 minutes only when a retention is set', async (t) => {
+  void it('should run retention every 10 minutes, keep everything at 0, and follow the settings override', async (t) => {
     const f = await open(t);
     const on = f.start(30 * 86_400);
     assert.deepEqual(on.schedule.find((s) => s.name === 'result-retention'), { name: 'result-retention', everyMs: 600_000 });
-    // MIMIR_RESULT_RETENTION=0 keeps results forever: no retention job at all.
+    // MIMIR_RESULT_RETENTION=0 keeps results forever.
     await received(f, f.clock.now - 1000 * 86_400 * 1000, 'ancient');
     const off = f.start(0);
-    assert.equal(off.schedule.some((s) => s.name === 'result-retention'), false);
-    await assert.rejects(off.run('result-retention'), /no job named result-retention/);
+    await off.run('result-retention');
     assert.deepEqual(await kept(f.store), { results: ['ancient'], statuses: ['ancient'] });
-    assert.deepEqual(off.schedule.map((s) => s.name).sort(), ['expire-carves', 'expire-queue', 'flush-seen']);
+    // An admin sets 10 days in Settings: that wins over the environment's 0.
+    await f.store.settings.set('retention', { resultRetentionDays: 10 }, f.clock.now);
+    await off.run('result-retention');
+    assert.deepEqual(await kept(f.store), { results: [], statuses: [] });
   });
 
   void it('should log a failing run instead of throwing, and run again next time', async (t) => {

@@ -2,6 +2,7 @@
  * In-process timers: batched last-seen writes, result retention, carve and queue expiry. Each job
  * runs on its own interval; a job never overlaps itself, and failures are logged, not thrown.
  */
+import { retentionOverride } from '../services/settings/retention.js';
 import type { Logger } from '../logger.js';
 import type { CarveService } from '../services/carves/carve.service.js';
 import type { HostCache } from '../services/host-cache.js';
@@ -38,12 +39,16 @@ export function startJobs(deps: {
     { name: 'expire-carves', everyMs: 60_000, run: () => carves.expireStale(now()) },
     { name: 'expire-queue', everyMs: 60_000, run: () => store.transaction((tx) => tx.distributed.deleteExpired(now())) },
   ];
-  if (deps.retentionSeconds > 0) {
+  {
     specs.push({
       name: 'result-retention',
       everyMs: 10 * 60_000,
       run: async () => {
-        const before = now() - deps.retentionSeconds * 1000;
+        // An admin's retention setting (Settings → retention) overrides MIMIR_RESULT_RETENTION.
+        const override = await retentionOverride(store, 'resultRetentionDays');
+        const seconds = override !== undefined ? override * 86_400 : deps.retentionSeconds;
+        if (seconds <= 0) return 0; // 0 keeps results forever
+        const before = now() - seconds * 1000;
         let removed = 0;
         // Batches in their own short transactions: osquery check-ins keep writing in between.
         for (;;) {

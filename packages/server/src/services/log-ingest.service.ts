@@ -5,6 +5,7 @@
  * its buffer from the oldest line after a failure (§4.1), so a resent line lands on the same hash
  * and is skipped by the unique index.
  */
+import type { EcsMapping, ServiceHub } from './contracts.js';
 import { createHash } from 'node:crypto';
 import { stripNul, type NormalizedLog, type ResultRecord, type StatusRecord } from '@mimir/osquery-protocol';
 import type { Store } from '../storage/store.js';
@@ -37,10 +38,29 @@ export interface IngestResult {
 }
 
 export class LogIngestService {
+  /** ECS mappings of pack queries by `pack\u0000query`, refreshed every minute (seed 004 mappings live on pack queries). */
+  private ecsCache: { at: number; mappings: Map<string, EcsMapping> } | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly sinks: { results?: NdjsonSink | undefined; statuses?: NdjsonSink | undefined } = {},
+    /** The ECS applier once the queries area has published it (core.hub.applyEcs). */
+    private readonly ecs: () => ServiceHub['applyEcs'] = () => undefined,
   ) {}
+
+  /** ECS mappings for the pack queries among `rows` (only consulted when a sink mirrors results). */
+  private async ecsMappings(rows: readonly NewResultLog[], now: number): Promise<Map<string, EcsMapping>> {
+    if (this.ecsCache === undefined || now - this.ecsCache.at > 60_000) {
+      const pairs = new Map<string, { pack: string; query: string }>();
+      for (const r of rows) if (r.pack !== undefined && r.pack !== '') pairs.set(`${r.pack}\u0000${r.query ?? ''}`, { pack: r.pack, query: r.query ?? '' });
+      const raw = await this.store.packs.ecsMappings([...pairs.values()]);
+      const mappings = new Map<string, EcsMapping>();
+      for (const [k, v] of raw) mappings.set(k, JSON.parse(v) as EcsMapping);
+      // Cache what was looked up; pairs never seen before are looked up next time the cache lapses.
+      this.ecsCache = { at: now, mappings };
+    }
+    return this.ecsCache.mappings;
+  }
 
   async ingest(host: LogHost, log: NormalizedLog, now: number): Promise<IngestResult> {
     return log.type === 'result' ? this.ingestResults(host, log.records, now) : this.ingestStatuses(host, log.records, now);
@@ -76,8 +96,16 @@ export class LogIngestService {
     const stored = await this.store.transaction((tx) => tx.logs.insertResults(rows));
     // Mirror only what this request stored: a resent line (§1.5, §4.1) is skipped by the
     // dedup index and must not reach the NDJSON file twice either.
+    const apply = this.sinks.results !== undefined ? this.ecs() : undefined;
+    const mappings = apply !== undefined ? await this.ecsMappings(rows, now) : undefined;
     this.sinks.results?.write(
-      rows.filter((r) => stored.has(r.dedup)).map((r) => ({
+      rows.filter((r) => stored.has(r.dedup)).map((r) => {
+        const columns = JSON.parse(r.columns) as Record<string, unknown>;
+        const mapping = mappings?.get(`${r.pack ?? ''}\u0000${r.query ?? ''}`);
+        // Mapped ECS fields sit next to the original `osquery.*` row (seed 004 "results include both").
+        const { osquery: _original, ...ecsFields } = mapping !== undefined && apply !== undefined ? apply(mapping, columns) : {};
+        return {
+        ...ecsFields,
         '@timestamp': new Date(r.unix_time * 1000).toISOString(),
         host: { id: host.id, identifier: host.identifier, hostname: host.hostname },
         name: r.name,
@@ -87,8 +115,9 @@ export class LogIngestService {
         epoch: r.epoch,
         counter: r.counter,
         decorations: JSON.parse(r.decorations ?? '{}') as unknown,
-        osquery: JSON.parse(r.columns) as unknown,
-      })),
+        osquery: columns,
+        };
+      }),
     );
     return { received: rows.length, stored: stored.size };
   }

@@ -17,6 +17,7 @@
  *   so nothing is buffered per subscriber. Single instance only: fan-out across instances
  *   (PostgreSQL LISTEN/NOTIFY) comes with the scale-out issue.
  */
+import { retentionOverride } from '../settings/retention.js';
 import type { DistributedResult } from '@mimir/osquery-protocol';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -505,7 +506,9 @@ export class LiveQueryService {
 
   /** Delete live queries older than the history window, with their results (in chunks). */
   async purgeOld(): Promise<number> {
-    const cutoff = this.deps.now() - this.historyDays * DAY_MS;
+    // An admin's retention setting (Settings → retention) overrides MIMIR_LIVE_QUERY_HISTORY.
+    const days = (await retentionOverride(this.deps.store, 'liveQueryHistoryDays')) ?? this.historyDays;
+    const cutoff = this.deps.now() - days * DAY_MS;
     let n = 0;
     for (;;) {
       const ids = await this.deps.store.liveQueries.createdBefore(cutoff, 20);
