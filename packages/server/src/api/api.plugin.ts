@@ -35,9 +35,11 @@ export function apiPlugin(core: CoreServices) {
     app.decorateRequest('principal', undefined);
     app.decorateRequest('auditDetails', undefined);
     app.decorateRequest('auditTargetId', undefined);
+    app.decorateRequest('clientIp', '');
 
     // Authentication and authorization before the body is read.
     app.addHook('onRequest', async (req) => {
+      req.clientIp = req.ip;
       const permission = req.routeOptions.config.permission;
       if (permission === undefined) {
         // Unknown routes fall through to the 404 handler; a declared route without a permission is a bug.
@@ -80,7 +82,7 @@ export function apiPlugin(core: CoreServices) {
           action,
           targetType: req.routeOptions.config.auditTarget,
           targetId: target,
-          ip: req.ip,
+          ip: req.clientIp,
           details: req.auditDetails,
         });
       } catch (err) {

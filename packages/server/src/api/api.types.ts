@@ -26,6 +26,8 @@ declare module 'fastify' {
     /** Extra audit details a handler wants recorded. */
     auditDetails: unknown;
     auditTargetId: string | number | undefined;
+    /** Client address captured when the request arrived: after the reply the socket may be gone. */
+    clientIp: string;
   }
 }
 
