@@ -2,12 +2,15 @@
  * `npm run bench [-- options]`: runs the Mimir server and the load simulator on this machine
  * (loopback only, every phase bounded in time) and writes `bench/results/<date>.md`, `.json` and
  * SVG charts: the check-in hot path against bare Node, the hosts one process sustains, live-query
- * reach time, log ingestion, memory per host and host-list latency, each against its target.
+ * reach time, log ingestion, memory per host and host-list latency, each against its target; then
+ * the scale-out run (issue #10): the same check-in load on SQLite × 1, PostgreSQL × 1 and × 2.
  *
- *   --tiny              a few dozen hosts and a few seconds per scenario (CI smoke run, < 60 s)
+ *   --tiny              a few dozen hosts and a few seconds per scenario (CI smoke run, about a minute)
  *   --out DIR           results directory (default bench/results)
- *   --only LIST         comma-separated: hotpath, capacity, ingest, memory (capacity includes the
- *                       live query; memory includes the host list)
+ *   --only LIST         comma-separated: hotpath, capacity, ingest, memory, scaleout (capacity
+ *                       includes the live query; memory includes the host list)
+ *   --no-postgres       skip the scale-out run (it needs PostgreSQL at MIMIR_BENCH_PG_URL, default
+ *                       postgres://postgres@127.0.0.1:5432/test; each run creates and drops a database)
  *   --profile           CPU-profile the server during hot path, capacity and ingest; top functions go
  *                       in the report and the .cpuprofile files next to it
  *   --max-hosts N       capacity ramp ceiling (default 50000)
@@ -29,12 +32,15 @@ import { capacity } from './scenarios/capacity.js';
 import { hotPath } from './scenarios/hotpath.js';
 import { ingest } from './scenarios/ingest.js';
 import { memory } from './scenarios/memory.js';
+import { scaleOut } from './scenarios/postgres.js';
 
-const SCENARIOS = ['hotpath', 'capacity', 'ingest', 'memory'] as const;
+const SCENARIOS = ['hotpath', 'capacity', 'ingest', 'memory', 'scaleout'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
-async function attempt<T>(name: Scenario, selected: ReadonlySet<Scenario>, s: BenchSettings, run: () => Promise<T>): Promise<Outcome<T>> {
-  if (!selected.has(name)) return { ok: false, skipped: true };
+async function attempt<T>(name: Scenario, selected: ReadonlyMap<Scenario, string | undefined>, s: BenchSettings, run: () => Promise<T>): Promise<Outcome<T>> {
+  if (!selected.has(name)) return { ok: false, skipped: true, reason: 'not in --only' };
+  const skip = selected.get(name);
+  if (skip !== undefined) return { ok: false, skipped: true, reason: skip };
   const started = Date.now();
   s.log(`${name}: starting`);
   try {
@@ -53,11 +59,12 @@ async function main(): Promise<number> {
     args: process.argv.slice(2),
     options: {
       tiny: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, profile: { type: 'boolean' },
-      'max-hosts': { type: 'string' }, 'memory-hosts': { type: 'string' }, keep: { type: 'boolean' }, nice: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'max-hosts': { type: 'string' }, 'memory-hosts': { type: 'string' }, keep: { type: 'boolean' }, nice: { type: 'string' }, 'no-postgres': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help === true) {
-    process.stdout.write('usage: npm run bench -- [--tiny] [--out DIR] [--only hotpath,capacity,ingest,memory] [--profile] [--max-hosts N] [--memory-hosts N] [--keep] [--nice N]\n');
+    process.stdout.write('usage: npm run bench -- [--tiny] [--out DIR] [--only hotpath,capacity,ingest,memory,scaleout] [--no-postgres] [--profile] [--max-hosts N] [--memory-hosts N] [--keep] [--nice N]\n');
     return 0;
   }
   const tiny = values.tiny === true;
@@ -67,7 +74,9 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: unknown scenario(s) ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})\n`);
     return 2;
   }
-  const selected = new Set(only as Scenario[]);
+  // Scenario → why it is skipped although listed (undefined: it runs).
+  const selected = new Map<Scenario, string | undefined>((only as Scenario[]).map((x) => [x, undefined]));
+  if (values['no-postgres'] === true && selected.has('scaleout')) selected.set('scaleout', '--no-postgres');
   const outDir = resolve(values.out ?? 'bench/results');
   mkdirSync(outDir, { recursive: true });
   const workDir = mkdtempSync(join(tmpdir(), 'mimir-bench-'));
@@ -101,7 +110,7 @@ async function main(): Promise<number> {
   load.start();
 
   // A tiny run is a smoke test of the harness: one server for every scenario keeps it short.
-  if (tiny) s.shared = await startMimir(s, 'shared');
+  if (tiny && SCENARIOS.some((x) => x !== 'scaleout' && selected.has(x))) s.shared = await startMimir(s, 'shared');
   let hot: Outcome<Awaited<ReturnType<typeof hotPath>>>;
   let cap: Outcome<Awaited<ReturnType<typeof capacity>>>;
   let ing: Outcome<Awaited<ReturnType<typeof ingest>>>;
@@ -113,7 +122,10 @@ async function main(): Promise<number> {
     mem = await attempt('memory', selected, s, () => memory(s));
   } finally {
     await s.shared?.stop();
+    delete s.shared;
   }
+  // After the SQLite scenarios, on servers of its own (it compares setups, so it never shares one).
+  const scale = await attempt('scaleout', selected, s, () => scaleOut(s));
 
   const finished = new Date();
   machine.loadAvgEnd = Math.round((loadavg()[0] ?? 0) * 100) / 100;
@@ -121,7 +133,7 @@ async function main(): Promise<number> {
   const report: BenchReport = {
     format: 'mimir-bench/1', mode: tiny ? 'tiny' : 'full', name,
     startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationSec: Math.round((finished.getTime() - started.getTime()) / 1000),
-    machine, otherLoadPercent: load.stop(), hotPath: hot, capacity: cap, ingest: ing, memory: mem,
+    machine, otherLoadPercent: load.stop(), hotPath: hot, capacity: cap, ingest: ing, memory: mem, scaleOut: scale,
     verdicts: [], profiles: [], charts: [],
   };
   report.verdicts = verdictsOf(report);

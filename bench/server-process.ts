@@ -7,7 +7,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import BetterSqlite3 from 'better-sqlite3';
 import { buildApp, type MimirApp } from '../packages/server/src/app.js';
 import { loadConfig } from '../packages/server/src/config/config.js';
 import { createLogger } from '../packages/server/src/logger.js';
@@ -34,6 +35,66 @@ function runQueueWaitMs(): number | undefined {
   }
 }
 
+/** A synchronous call that held the event loop for at least STALL_MS. */
+const STALL_MS = 20;
+
+interface StallTally {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+}
+
+/**
+ * Where the event loop stalls: every better-sqlite3 statement call and every GC pause of STALL_MS or
+ * more, by SQL text. better-sqlite3 is synchronous, so a slow statement (a big transaction, a COMMIT
+ * that checkpoints the WAL) stops every request. The server's code is untouched: the statement
+ * class is wrapped in this harness process only.
+ */
+class StallTracer {
+  private tallies = new Map<string, StallTally>();
+
+  constructor() {
+    const probe = new BetterSqlite3(':memory:');
+    const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, unknown>;
+    probe.close();
+    const add = (what: string, ms: number): void => {
+      this.add(what, ms);
+    };
+    for (const method of ['run', 'all', 'get', 'iterate']) {
+      const original = proto[method];
+      if (typeof original !== 'function') continue;
+      proto[method] = function timed(this: { source: string }, ...args: unknown[]): unknown {
+        const t = performance.now();
+        try {
+          return (original as (...a: unknown[]) => unknown).apply(this, args);
+        } finally {
+          const ms = performance.now() - t;
+          if (ms >= STALL_MS) add(`sql: ${this.source.replace(/\s+/g, ' ').slice(0, 90)}`, ms);
+        }
+      };
+    }
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (e.duration >= STALL_MS) this.add('gc pause', e.duration);
+    }).observe({ entryTypes: ['gc'] });
+  }
+
+  private add(what: string, ms: number): void {
+    const t = this.tallies.get(what) ?? { count: 0, totalMs: 0, maxMs: 0 };
+    t.count++;
+    t.totalMs += ms;
+    t.maxMs = Math.max(t.maxMs, ms);
+    this.tallies.set(what, t);
+  }
+
+  /** The worst offenders since the last call, by total stalled time. */
+  take(top = 6): Array<{ what: string; count: number; totalMs: number; maxMs: number }> {
+    const out = [...this.tallies].sort((a, b) => b[1].totalMs - a[1].totalMs).slice(0, top)
+      .map(([what, t]) => ({ what, count: t.count, totalMs: Math.round(t.totalMs), maxMs: Math.round(t.maxMs) }));
+    this.tallies = new Map();
+    return out;
+  }
+}
+
 function send(m: unknown): void {
   if (process.connected) process.send?.(m);
 }
@@ -41,6 +102,7 @@ function send(m: unknown): void {
 async function main(): Promise<void> {
   const dataDir = process.env['MIMIR_DATA_DIR'];
   if (dataDir === undefined) throw new Error('MIMIR_DATA_DIR must be set');
+  const tracer = process.env['BENCH_TRACE_STALLS'] === '1' ? new StallTracer() : undefined;
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.log.level, format: 'json' });
   const tls = await ensureTlsMaterial({ dataDir: config.dataDir, hostnames: ['127.0.0.1', 'localhost'] });
@@ -88,7 +150,7 @@ async function main(): Promise<void> {
         loopDelay.reset();
         return {
           at: Date.now(), cpu: process.cpuUsage(), memory: process.memoryUsage(), elu: delta.utilization, loopDelay: delay,
-          runQueueWaitMs: runQueueWaitMs(), cachedHosts: app.services.cache.size,
+          runQueueWaitMs: runQueueWaitMs(), cachedHosts: app.services.cache.size, stalls: tracer?.take() ?? [],
         };
       }
       case 'gc': {

@@ -35,6 +35,15 @@ export interface ChildOptions {
   logFile?: string;
 }
 
+/**
+ * This process's environment without the harness's own `MIMIR_TEST_*` / `MIMIR_BENCH_*` variables:
+ * the server refuses unknown `MIMIR_*` settings (config.ts, typo guard), so passing e.g.
+ * MIMIR_BENCH_PG_URL or a test runner's MIMIR_TEST_POSTGRES through would stop it from starting.
+ */
+function harnessFreeEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^MIMIR_(TEST|BENCH)_/.test(k)));
+}
+
 export class Child {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -75,7 +84,7 @@ export class Child {
   static start(o: ChildOptions): Child {
     const proc = fork(o.script, o.args ?? [], {
       execArgv: [...TS_EXEC_ARGV, ...(o.execArgv ?? [])],
-      env: { ...process.env, ...o.env },
+      env: { ...harnessFreeEnv(), ...o.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const c = new Child(proc, o.logFile);

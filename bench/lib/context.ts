@@ -99,9 +99,9 @@ export async function startMimir(s: BenchSettings, name: string, env: Record<str
  * The server a scenario runs against: its own fresh one, or (tiny runs, where start-up would
  * dominate) the one shared by every scenario. `release` stops only a server the scenario started.
  */
-export async function acquireMimir(s: BenchSettings, name: string): Promise<{ srv: MimirServer; release: () => Promise<void> }> {
+export async function acquireMimir(s: BenchSettings, name: string, env: Record<string, string> = {}): Promise<{ srv: MimirServer; release: () => Promise<void> }> {
   if (s.shared !== undefined) return { srv: s.shared, release: () => Promise.resolve() };
-  const srv = await startMimir(s, name);
+  const srv = await startMimir(s, name, env);
   return { srv, release: () => srv.stop() };
 }
 
@@ -122,6 +122,11 @@ export function r1(n: number): number {
 
 export function r2(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** Nearest-rank quantile `q` (0–1) of an ascending array; NaN when it is empty. */
+export function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
 /** A target's verdict: `null` when the figure could not be measured. */

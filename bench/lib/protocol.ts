@@ -30,5 +30,7 @@ export interface Usage {
   loopDelay?: { p99Ms: number; maxMs: number };
   /** Cumulative time the event-loop thread waited for a CPU (Linux schedstat), ms. */
   runQueueWaitMs?: number;
+  /** Synchronous SQLite calls and GC pauses ≥ 20 ms since the previous `usage` (when tracing). */
+  stalls?: Array<{ what: string; count: number; totalMs: number; maxMs: number }>;
   cachedHosts: number;
 }

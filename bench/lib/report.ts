@@ -5,13 +5,15 @@ import type { CapacityResult } from '../scenarios/capacity.js';
 import type { HotPathResult } from '../scenarios/hotpath.js';
 import type { IngestResult } from '../scenarios/ingest.js';
 import type { MemoryResult } from '../scenarios/memory.js';
+import { scaleOutTable, scaleOutVerdicts, type ScaleOutResult } from '../scenarios/postgres.js';
 import type { Machine, Verdict } from './context.js';
 import type { ProfileSummary } from './cpuprofile.js';
 import { barChart, lineChart } from './svg.js';
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string } | { ok: false; skipped: true };
+/** `reason` of a skipped scenario: the option that left it out (`not in --only`, `--no-postgres`). */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string } | { ok: false; skipped: true; reason: string };
 
-export const TARGET_IDS = ['hotpath', 'capacity', 'live', 'ingest', 'memory', 'hostlist'] as const;
+export const TARGET_IDS = ['hotpath', 'capacity', 'live', 'ingest', 'memory', 'hostlist', 'scaleout', 'scaleout-clean'] as const;
 export type TargetId = (typeof TARGET_IDS)[number];
 
 export interface BenchReport {
@@ -28,6 +30,8 @@ export interface BenchReport {
   capacity: Outcome<CapacityResult>;
   ingest: Outcome<IngestResult>;
   memory: Outcome<MemoryResult>;
+  /** Issue #10: SQLite × 1, PostgreSQL × 1 and × 2 under the same load per instance. */
+  scaleOut: Outcome<ScaleOutResult>;
   verdicts: Array<Verdict & { id: TargetId; status: 'met' | 'missed' | 'missing' }>;
   profiles: Array<{ scenario: string; summary: ProfileSummary }>;
   charts: string[];
@@ -38,10 +42,10 @@ function missing(id: TargetId, target: string, why: string): Verdict & { id: Tar
 }
 
 function why<T>(o: Outcome<T>): string {
-  return 'skipped' in o ? 'scenario not run (--only)' : o.ok ? '' : `scenario failed: ${o.error}`;
+  return 'skipped' in o ? `scenario not run (${o.reason})` : o.ok ? '' : `scenario failed: ${o.error}`;
 }
 
-export function verdictsOf(r: Pick<BenchReport, 'hotPath' | 'capacity' | 'ingest' | 'memory'>): BenchReport['verdicts'] {
+export function verdictsOf(r: Pick<BenchReport, 'hotPath' | 'capacity' | 'ingest' | 'memory' | 'scaleOut'>): BenchReport['verdicts'] {
   const status = (v: Verdict): 'met' | 'missed' | 'missing' => (v.met === null ? 'missing' : v.met ? 'met' : 'missed');
   const out: BenchReport['verdicts'] = [];
   const add = (id: TargetId, v: Verdict): void => {
@@ -65,6 +69,14 @@ export function verdictsOf(r: Pick<BenchReport, 'hotPath' | 'capacity' | 'ingest
     out.push(missing('memory', '≤ 2 KiB server memory per enrolled host', why(r.memory)));
     out.push(missing('hostlist', 'host list p99 < 200 ms at 100k hosts', why(r.memory)));
   }
+  if (r.scaleOut.ok) {
+    const v = scaleOutVerdicts(r.scaleOut.value);
+    add('scaleout', v.gain);
+    add('scaleout-clean', v.clean);
+  } else {
+    out.push(missing('scaleout', 'scale-out: PostgreSQL × 2 instances beat × 1 (stored rows/s and distributed/read per s)', why(r.scaleOut)));
+    out.push(missing('scaleout-clean', 'scale-out: every setup answers every request and stores the rows (SQLite × 1, PostgreSQL × 1 and × 2)', why(r.scaleOut)));
+  }
   return out;
 }
 
@@ -75,7 +87,7 @@ function n(v: number | null | undefined, digits = 0): string {
 
 function section<T>(o: Outcome<T>, render: (v: T) => string[]): string[] {
   if (o.ok) return render(o.value);
-  return ['skipped' in o ? '_Not run in this invocation (`--only`)._' : `**Missing — the scenario failed:** \`${o.error}\``];
+  return ['skipped' in o ? `_Not run in this invocation (${o.reason})._` : `**Missing — the scenario failed:** \`${o.error}\``];
 }
 
 /** Write the JSON, the Markdown and the charts; returns the Markdown path. */
@@ -149,6 +161,15 @@ export function writeReport(dir: string, r: BenchReport): { md: string; json: st
         return `| ${n(s.hosts)} | ${n(s.rps)} | ${n(s.pollRps)} (${n(s.expectedRps)}) | ${n(e['distributed/read']?.p50Ms, 1)}/${n(e['distributed/read']?.p99Ms, 1)} | ${n(e['distributed/write']?.p99Ms, 1)} | ${n(e.log?.p99Ms, 1)} | ${n(e.config?.p99Ms, 1)} | ${n(s.errorRate * 100, 2)} | ${n(s.serverCpuPercent)} | ${n(s.serverStarvedPercent)} | ${n(s.serverLoopDelayP99Ms)}/${n(s.serverLoopDelayMaxMs)} | ${n(s.serverCpuUsPerRequest)} | ${n(s.hostsPerCoreEstimate)} | ${n(s.serverRssMiB)} | ${n(s.simCpuPercent)} | ${n(s.simRssMiB)} | ${n(s.simLagP99Ms)} | ${s.sustained ? 'sustained' : `not sustained (${s.limitedBy}): ${s.reason}`} |`;
       }),
       '',
+      ...steps.filter((s) => s.serverStalls.length > 0).flatMap((s) => [
+        '',
+        `Event-loop stalls ≥ 20 ms at ${n(s.hosts)} hosts (synchronous SQLite statements and GC pauses, traced in the server process):`,
+        '',
+        '| what | times | total ms | max ms |',
+        '|---|---|---|---|',
+        ...s.serverStalls.map((x) => `| \`${x.what.replace(/\|/g, '\\|')}\` | ${x.count} | ${n(x.totalMs)} | ${n(x.maxMs)} |`),
+      ]),
+      '',
       `Most hosts sustained: **${n(c.maxSustainedHosts)}**. "est. hosts/core" scales the step's host count by the server CPU it used (linear, so an estimate, not a measurement): it tells what the server would carry with a whole core to itself, whatever else ran on the machine. "server starved %" is the share of the window the server's event loop was ready to run but waiting for a CPU taken by other processes (Linux schedstat).`,
       '',
       `![p99 vs hosts](${p99})`,
@@ -219,6 +240,24 @@ export function writeReport(dir: string, r: BenchReport): { md: string; json: st
     ];
   }), '');
 
+  md.push('## 7. PostgreSQL and scale-out', '');
+  md.push(...section(r.scaleOut, (so) => {
+    const f = chart('scaleout', barChart({
+      title: 'Same load per instance: throughput by setup', unit: '/s',
+      bars: so.runs.flatMap((x) => [{ label: `${x.label}: rows stored/s`, value: x.rowsPerSec }, { label: `${x.label}: reads/s`, value: x.readsPerSec }]),
+    }));
+    const first = so.runs[0];
+    const sharedCpu = so.runs.some((x) => new Set(x.serverCpus).size < x.serverCpus.length);
+    return [
+      `Each setup gets the same load per instance${first !== undefined ? ` (${first.hosts / first.instances} hosts per instance, for ${first.windowSec} s)` : ''}: half the hosts post result log batches back to back (rows counted in the database before and after the window), the other half poll \`distributed/read\` back to back. PostgreSQL runs get a fresh database each, dropped afterwards; with two instances, both share it. The instances, PostgreSQL and the load generator all run on this machine, so the × 2 run measures how the setup shares one machine's CPUs, not what a second machine adds.`,
+      '',
+      scaleOutTable(so),
+      '',
+      ...(sharedCpu ? ['Several instances were pinned to the same CPU (fewer than 4 CPUs here): the multi-instance run had no more server CPU than one instance, so it cannot show a scale-out gain.', ''] : []),
+      `![scale-out](${f})`,
+    ];
+  }), '');
+
   if (r.profiles.length > 0) {
     md.push('## Server CPU profiles', '');
     for (const p of r.profiles) {
@@ -231,6 +270,7 @@ export function writeReport(dir: string, r: BenchReport): { md: string; json: st
     '- All traffic is loopback. The server under test is `bench/server-process.ts`: `buildApp` with the configuration `mimir serve` loads from the environment (embedded defaults, jobs on), a fresh data directory per scenario, its own process (CPU from `process.cpuUsage()`, memory from `process.memoryUsage()` after `gc()`).',
     '- Hosts are the osqueryd stand-in (`@mimir/osquery-protocol/standin`), so each request is byte-for-byte what osqueryd 5.23.1 sends.',
     '- This machine allows 20 000 open files per process, so neither side can hold one connection per host beyond ~19 000 hosts: the capacity ramp lets hosts share kept-alive connections (`loadsim --connections`).',
+    '- The scale-out run (section 7) uses the PostgreSQL server named by `MIMIR_BENCH_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`, on this machine), a fresh database per setup, dropped afterwards; `--no-postgres` skips it.',
     '- Benchmarks, not tests: nothing here fails CI. `bench-smoke.test.ts` runs `--tiny` to keep the harness working.',
     '');
   const mdPath = `${base}.md`;

@@ -11,7 +11,7 @@ import { OSQUERY_ENDPOINTS } from '@mimir/osquery-protocol';
 import {
   OsquerydStandin, OsqueryHttpClient, makeHostProfile, resultEventLine, toOsqueryJson, HOST_TEMPLATES, type JsonValue, type LogLine,
 } from '@mimir/osquery-protocol/standin';
-import { cpuPercent, r1, sleep, acquireMimir, type BenchSettings, type Verdict } from '../lib/context.js';
+import { cpuPercent, percentile, r1, sleep, acquireMimir, type BenchSettings, type Verdict } from '../lib/context.js';
 import type { Usage } from '../lib/protocol.js';
 
 export interface IngestResult {
@@ -126,10 +126,9 @@ export async function ingest(s: BenchSettings): Promise<IngestResult> {
     const rowsStored = c1.results - c0.results;
     const rowsPerSec = rowsStored / seconds;
     latencies.sort((a, b) => a - b);
-    const pct = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
     const result: IngestResult = {
       hosts, linesPerRequest, windowSec: r1(seconds), requests, errors, rowsStored, rowsPerSec: Math.round(rowsPerSec),
-      requestP50Ms: r1(pct(0.5)), requestP99Ms: r1(pct(0.99)), serverCpuPercent: r1(cpuPercent(u0, u1)),
+      requestP50Ms: r1(percentile(latencies, 0.5)), requestP99Ms: r1(percentile(latencies, 0.99)), serverCpuPercent: r1(cpuPercent(u0, u1)),
       rowsPerCoreSecond: cpuPercent(u0, u1) > 0 ? Math.round(rowsPerSec / (cpuPercent(u0, u1) / 100)) : null, bodyBytes,
       verdict: {
         target: '≥ 200,000 result rows/s ingested',

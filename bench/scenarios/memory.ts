@@ -9,7 +9,7 @@
  * state a host costs (host cache, database pages), not its socket.
  */
 import { ApiClient, routeExists } from '../lib/api.js';
-import { r1, acquireMimir, type BenchSettings, type Verdict } from '../lib/context.js';
+import { percentile, r1, acquireMimir, type BenchSettings, type Verdict } from '../lib/context.js';
 import { bulkEnroll } from '../lib/enroll.js';
 
 export interface MemoryPoint {
@@ -58,12 +58,8 @@ const QUERIES: ReadonlyArray<{ name: string; path: string }> = [
   { name: 'osName=Ubuntu, sort=enrolledAt', path: '/api/v1/hosts?osName=Ubuntu&sort=enrolledAt&limit=50' },
 ];
 
-function pct(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-}
-
 export async function memory(s: BenchSettings): Promise<MemoryResult> {
-  const sizes = s.tiny ? [50, 200] : [10_000, s.memoryHosts];
+  const sizes = s.tiny ? [50, 150] : [10_000, s.memoryHosts];
   const repetitions = s.tiny ? 5 : 50;
   const concurrency = s.tiny ? 8 : 32;
   const { srv, release } = await acquireMimir(s, 'memory');
@@ -110,7 +106,7 @@ export async function memory(s: BenchSettings): Promise<MemoryResult> {
           items = Array.isArray(list) ? list.length : null;
         }
         times.sort((a, b) => a - b);
-        queries.push({ name: q.name, path: q.path, status, p50Ms: r1(pct(times, 0.5)), p99Ms: r1(pct(times, 0.99)), items });
+        queries.push({ name: q.name, path: q.path, status, p50Ms: r1(percentile(times, 0.5)), p99Ms: r1(percentile(times, 0.99)), items });
       }
     }
     const ok = queries.filter((q) => q.status === 200);

@@ -66,8 +66,11 @@ export const CreateTokenRequest = Type.Object(
   },
   { additionalProperties: false },
 );
+export type CreateTokenRequest = Type.Static<typeof CreateTokenRequest>;
 export const CreatedToken = Type.Object({ token: Type.String({ description: 'Shown once: store it now' }), apiToken: ApiToken });
+export type CreatedToken = Type.Static<typeof CreatedToken>;
 export const TokenList = Type.Object({ items: Type.Array(ApiToken) });
+export type TokenList = Type.Static<typeof TokenList>;
 
 export const SessionSummary = Type.Object({
   id: Type.String(),

@@ -1,14 +1,17 @@
 /**
  * Elastic Common Schema mapping (seed 004 "Map result fields to ECS"): an ECS field takes either an
  * osquery result column or a static value; the field picker lists the ECS 9.4.0 fields that may be
- * mapped. Entries are checked by the server (422 lists every bad entry), so `value` is open here.
+ * mapped. Types are checked here; which fields exist, list-ness and allowed values are checked by
+ * the server (422 lists every bad entry).
  */
 import Type from 'typebox';
+
+const EcsScalar = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
 
 export const EcsMappingEntry = Type.Object(
   {
     field: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'osquery result column whose value fills the ECS field' })),
-    value: Type.Optional(Type.Unknown({ description: 'Static value: a string, number or boolean, or a list of them for list fields (e.g. event.category)' })),
+    value: Type.Optional(Type.Union([EcsScalar, Type.Array(EcsScalar, { maxItems: 100 })], { description: 'Static value: a string, number or boolean, or a list of them for list fields (e.g. event.category)' })),
   },
   { additionalProperties: false, description: 'Exactly one of field and value' },
 );

@@ -11,10 +11,10 @@ export const OsqueryOptions = Type.Record(Type.String(), Type.Union([Type.Boolea
 });
 export type OsqueryOptions = Type.Static<typeof OsqueryOptions>;
 /**
- * Options as sent: values are checked by the server (string, boolean or integer) rather than by a
- * schema union, because the request validator coerces types and would turn 30 into "30".
+ * Options as sent. Bodies are validated without coercion, so 30 stays a number; which keys exist
+ * and each key's type and range are checked by the server, every problem reported at once (422).
  */
-export const OsqueryOptionsInput = Type.Record(Type.String(), Type.Unknown(), {
+export const OsqueryOptionsInput = Type.Record(Type.String(), Type.Union([Type.Boolean(), Type.Number(), Type.String({ maxLength: 4096 })]), {
   description: 'osquery options: strings, booleans or integers, e.g. {"distributed_interval": 30}',
 });
 export type OsqueryOptionsInput = Type.Static<typeof OsqueryOptionsInput>;
@@ -37,6 +37,7 @@ export const Group = Type.Object({
 });
 export type Group = Type.Static<typeof Group>;
 export const GroupList = Type.Object({ items: Type.Array(Group) });
+export type GroupList = Type.Static<typeof GroupList>;
 
 export const CreateGroupRequest = Type.Object(
   {
@@ -58,12 +59,14 @@ export const DeleteGroupQuery = Type.Object({
   moveHostsTo: Type.Optional(Type.Integer({ minimum: 1, description: 'Required when the group still has hosts: where they go' })),
 });
 export const DeleteGroupResult = Type.Object({ ok: Type.Literal(true), movedHosts: Type.Integer() });
+export type DeleteGroupResult = Type.Static<typeof DeleteGroupResult>;
 
 export const MoveHostsRequest = Type.Object(
   { hostIds: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 10_000 }) },
   { additionalProperties: false },
 );
 export const MoveHostsResult = Type.Object({ moved: Type.Integer() });
+export type MoveHostsResult = Type.Static<typeof MoveHostsResult>;
 
 export const EnrollSecret = Type.Object({
   id: Id,
@@ -76,6 +79,7 @@ export const EnrollSecret = Type.Object({
 });
 export type EnrollSecret = Type.Static<typeof EnrollSecret>;
 export const EnrollSecretList = Type.Object({ items: Type.Array(EnrollSecret) });
+export type EnrollSecretList = Type.Static<typeof EnrollSecretList>;
 
 /** Printable ASCII without spaces: osquery reads the secret from a file and operators paste it into shells. */
 const SecretValue = Type.String({ minLength: 16, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' });
@@ -99,6 +103,7 @@ export const RotateSecretRequest = Type.Object(
 );
 export type RotateSecretRequest = Type.Static<typeof RotateSecretRequest>;
 export const RotateSecretResult = Type.Object({ created: EnrollSecret, revoked: Type.Array(EnrollSecret) });
+export type RotateSecretResult = Type.Static<typeof RotateSecretResult>;
 export const SecretParams = Type.Object({ id: Type.Integer({ minimum: 1 }), secretId: Type.Integer({ minimum: 1 }) });
 
 export const FlagfileQuery = Type.Object({

@@ -184,6 +184,27 @@ export const HostVitalsTable = Type.Object({
   updatedAt: Timestamp,
 });
 
+/** What the host's mimir-agent last reported, and its recent install outcomes (issue #6). */
+export const HostAgent = Type.Object({
+  version: Type.String(),
+  osqueryVersion: Type.String({ description: 'osquery version as the agent reported it' }),
+  os: Type.String(),
+  arch: Type.String(),
+  /** false when the installer did not enable osquery auto-updates (seed 000 troubleshooting (2)). */
+  autoUpdate: Type.Boolean(),
+  enrolledAt: Timestamp,
+  lastCheckInAt: NullableTimestamp,
+  recentUpdates: Type.Array(Type.Object({
+    kind: Type.String({ description: 'osquery or agent' }),
+    fromVersion: Type.String(),
+    toVersion: Type.String(),
+    outcome: Type.String({ description: 'e.g. installed, rolled_back, refused' }),
+    message: Type.String(),
+    reportedAt: Timestamp,
+  })),
+});
+export type HostAgent = Type.Static<typeof HostAgent>;
+
 export const HostDetail = Type.Object({
   ...Host.properties,
   vitals: Type.Array(HostVitalsTable),
@@ -197,6 +218,8 @@ export const HostDetail = Type.Object({
   recentErrors: Type.Array(HostStatusLogEntry),
   users: Type.Array(HostUser),
   softwareCount: Type.Integer(),
+  /** The mimir-agent wrapping this host's osqueryd (seeds 000, 002), or null when none checked in. */
+  agent: Type.Union([HostAgent, Type.Null()]),
 });
 export type HostDetail = Type.Static<typeof HostDetail>;
 

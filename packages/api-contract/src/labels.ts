@@ -74,8 +74,10 @@ export const LabelHostsRequest = Type.Object(
   { additionalProperties: false },
 );
 export const LabelHostsResult = Type.Object({ changed: Type.Integer(), hostCount: Type.Integer() });
+export type LabelHostsResult = Type.Static<typeof LabelHostsResult>;
 export const LabelWriteResult = Type.Object({
   label: Label,
   /** Hosts the dynamic query was queued for (it runs on each host's next check-in). */
   queuedHosts: Type.Integer(),
 });
+export type LabelWriteResult = Type.Static<typeof LabelWriteResult>;

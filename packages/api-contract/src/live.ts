@@ -225,3 +225,4 @@ export const LiveStreamAnswer = Type.Object({
 });
 export type LiveStreamAnswer = Type.Static<typeof LiveStreamAnswer>;
 export const LiveStreamResult = Type.Object({ results: Type.Array(LiveStreamAnswer) });
+export type LiveStreamResult = Type.Static<typeof LiveStreamResult>;

@@ -30,21 +30,10 @@ export const PackQueryEcsMapping = Type.Record(
 export type PackQueryEcsMapping = Type.Static<typeof PackQueryEcsMapping>;
 
 /**
- * The same mapping in request bodies. `value` is checked by the server rather than by a union
- * schema: Fastify's Ajv runs with `coerceTypes: 'array'`, which would turn `["process"]` into
- * `"process"` (or `"x"` into `["x"]`) while trying the union's branches.
+ * The same mapping in request bodies (validated as sent, without coercion); which ECS fields exist,
+ * list-ness and allowed values are checked by the server.
  */
-export const PackQueryEcsMappingInput = Type.Record(
-  Type.String({ maxLength: 256 }),
-  Type.Object(
-    {
-      field: Type.Optional(Type.String({ maxLength: 256, description: 'osquery result column copied into the ECS field' })),
-      value: Type.Optional(Type.Unknown({ description: 'Static value: a string, number or boolean, or a list of them (e.g. tags, event.category)' })),
-    },
-    { additionalProperties: false },
-  ),
-  { description: 'e.g. {"user.name": {"field": "username"}, "event.category": {"value": ["process"]}}' },
-);
+export const PackQueryEcsMappingInput = PackQueryEcsMapping;
 
 export const PackQuery = Type.Object({
   id: Id,
@@ -112,8 +101,8 @@ export const PackQueryInput = Type.Object(
     removed: Type.Optional(Type.Boolean()),
     platform: Type.Optional(Type.String({ maxLength: 200 })),
     minOsqueryVersion: Type.Optional(Type.String({ maxLength: 32 })),
-    // Checked by the server: a union with null would let Ajv's coercion turn null into 0 (see PackQueryEcsMappingInput).
-    shard: Type.Optional(Type.Unknown({ description: 'Integer 1–100, or null for all hosts' })),
+    // The range is checked by the server (422 with the other findings of the pack).
+    shard: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'Integer 1–100, or null for all hosts' })),
     denylist: Type.Optional(Type.Boolean()),
     timeout: Type.Optional(Type.Integer({ description: '60–900 seconds; default 60' })),
     ecsMapping: Type.Optional(PackQueryEcsMappingInput),

@@ -37,12 +37,11 @@ export const OsqueryOptionsSettings = Type.Object({
 });
 export type OsqueryOptionsSettings = Type.Static<typeof OsqueryOptionsSettings>;
 /**
- * Values are checked by the server, not by a union schema: Fastify's Ajv (`coerceTypes: 'array'`)
- * would turn 30 into "30" or null into 0 while trying a union's branches, and osquery must get
- * numbers as numbers.
+ * Bodies are validated as sent (no coercion), so 30 stays a number for osquery; each key's own
+ * type and range are checked by the server (422, every problem at once).
  */
 export const UpdateOsqueryOptions = Type.Object(
-  { options: Type.Record(Type.String({ maxLength: 100 }), Type.Unknown({ description: 'string, integer or boolean, per key (see allowed)' })) },
+  { options: Type.Record(Type.String({ maxLength: 100 }), OsqueryOptionValue, { description: 'string, integer or boolean, per key (see allowed)' }) },
   { additionalProperties: false },
 );
 export type UpdateOsqueryOptions = Type.Static<typeof UpdateOsqueryOptions>;
@@ -59,9 +58,9 @@ export const RetentionSettings = Type.Object({
 export type RetentionSettings = Type.Static<typeof RetentionSettings>;
 export const UpdateRetentionSettings = Type.Object(
   {
-    // Checked by the server (integer or null): see UpdateOsqueryOptions on union coercion.
-    resultRetentionDays: Type.Optional(Type.Unknown({ description: 'Integer 0–3650 (0 = keep forever), or null to clear the override' })),
-    liveQueryHistoryDays: Type.Optional(Type.Unknown({ description: 'Integer 1–3650, or null to clear the override' })),
+    // Ranges are checked by the server (422 names each field).
+    resultRetentionDays: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'Integer 0–3650 (0 = keep forever), or null to clear the override' })),
+    liveQueryHistoryDays: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'Integer 1–3650, or null to clear the override' })),
   },
   { additionalProperties: false },
 );

@@ -52,7 +52,7 @@ void describe('bench --tiny', () => {
 
     const report = JSON.parse(readFileSync(join(out, json), 'utf8')) as { verdicts: Verdict[]; charts: string[]; machine: { nproc: number } };
     const ids = report.verdicts.map((v) => v.id).sort();
-    assert.deepEqual(ids, ['capacity', 'hostlist', 'hotpath', 'ingest', 'live', 'memory']);
+    assert.deepEqual(ids, ['capacity', 'hostlist', 'hotpath', 'ingest', 'live', 'memory', 'scaleout', 'scaleout-clean']);
     for (const v of report.verdicts) {
       assert.ok(['met', 'missed', 'missing'].includes(v.status), `${v.id}: ${v.status}`);
       // A figure, or an explicit "missing".
@@ -62,7 +62,7 @@ void describe('bench --tiny', () => {
     assert.ok(report.machine.nproc >= 1);
 
     const text = readFileSync(join(out, md), 'utf8');
-    for (const heading of ['## Targets', '## 1. Check-in hot path', '## 2. Hosts one server process sustains', '## 3. Live query', '## 4. Log ingestion', '## 5. Server memory per enrolled host', '## 6. REST host list']) {
+    for (const heading of ['## Targets', '## 1. Check-in hot path', '## 2. Hosts one server process sustains', '## 3. Live query', '## 4. Log ingestion', '## 5. Server memory per enrolled host', '## 6. REST host list', '## 7. PostgreSQL and scale-out']) {
       assert.ok(text.includes(heading), `report has "${heading}"`);
     }
     for (const v of report.verdicts) assert.ok(text.includes(`| ${v.target} |`), `report lists target "${v.target}"`);

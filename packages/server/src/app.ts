@@ -21,6 +21,8 @@ import { VitalsService } from './services/vitals/vitals.service.js';
 import { openStore, type Store } from './storage/store.js';
 import { DEFAULT_GROUP } from './storage/repositories/groups.repository.js';
 import { startJobs, type Jobs } from './jobs/jobs.js';
+import { singleInstanceCluster, type Cluster } from './cluster/cluster.js';
+import { postgresCluster } from './cluster/postgres-cluster.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { apiPlugin, SESSION_COOKIE } from './api/api.plugin.js';
@@ -30,6 +32,7 @@ import { AuthService } from './auth/auth.service.js';
 import type { ScryptCost } from './auth/password.js';
 import { AuditService } from './services/audit.service.js';
 import type { ServiceHub } from './services/contracts.js';
+import { registerWebConsole } from './web/web.plugin.js';
 
 export interface AppOptions {
   dataDir: string;
@@ -56,6 +59,8 @@ export interface AppOptions {
   now?: () => number;
   /** Run background jobs (seen flush, retention, expiry). Default true. */
   jobs?: boolean;
+  /** Scale-out on PostgreSQL (issue #10): leader election poll interval (ms), default 5000. */
+  cluster?: { leaderPollMs?: number | undefined } | undefined;
   /** Ed25519 public keys trusted for signed updates (MIMIR_UPDATE_PUBLIC_KEYS). Default none. */
   updatePublicKeys?: readonly string[] | undefined;
 }
@@ -63,6 +68,8 @@ export interface AppOptions {
 export interface MimirApp {
   fastify: FastifyInstance;
   store: Store;
+  /** Peers on the same PostgreSQL (bus and leader); a no-peer stand-in on SQLite. */
+  cluster: Cluster;
   services: OsqueryServices & { secrets: SecretResolver; carves: CarveService };
   core: CoreServices;
   /** Every operator route with its declared permission (for the RBAC matrix test and docs). */
@@ -77,15 +84,20 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
   const now = opts.now ?? Date.now;
   const log = opts.logger;
   const store = await openStore({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl });
+  let cluster: Cluster | undefined;
   const sinkError = (err: Error) => log.error({ err }, 'NDJSON log mirror write failed');
   const sinks = {
     results: opts.results.ndjsonFile !== undefined ? new NdjsonSink(opts.results.ndjsonFile, { onError: sinkError }) : undefined,
     statuses: opts.results.statusNdjsonFile !== undefined ? new NdjsonSink(opts.results.statusNdjsonFile, { onError: sinkError }) : undefined,
   };
   try {
+    cluster =
+      store.dialect.name === 'postgres' && opts.databaseUrl !== undefined
+        ? await postgresCluster({ url: opts.databaseUrl, log, leaderPollMs: opts.cluster?.leaderPollMs })
+        : singleInstanceCluster();
     const defaults = await ensureDefaultGroup(store, opts.enrollSecret, now());
-    const cache = new HostCache(store);
-    const secrets = new SecretResolver(store);
+    const cache = new HostCache(store, { cluster });
+    const secrets = new SecretResolver(store, cluster);
     const o = opts.osquery;
     // A host is live (for the clone rule) if it checked in within the online window.
     const onlineWindowMs = (Math.max(o.distributedInterval, o.configRefresh) + o.onlineBuffer) * 1000;
@@ -99,7 +111,7 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
       },
     });
     const vitals = new VitalsService({ detailIntervalMs: o.detailInterval * 1000 });
-    const distributed = new DistributedService(store, vitals);
+    const distributed = new DistributedService(store, vitals, cluster, now);
     const carves = new CarveService(store, {
       dataDir: opts.dataDir,
       maxBlockSize: opts.carves.maxBlockSize,
@@ -112,7 +124,7 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
       cache,
       secrets,
       enrollment,
-      config: new OsqueryConfigService(store, { distributedInterval: o.distributedInterval, loggerPeriod: o.loggerPeriod, configRefresh: o.configRefresh }),
+      config: new OsqueryConfigService(store, { distributedInterval: o.distributedInterval, loggerPeriod: o.loggerPeriod, configRefresh: o.configRefresh }, cluster),
       logs: new LogIngestService(store, sinks, () => hub.applyEcs),
       distributed,
       carves,
@@ -161,6 +173,7 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
       hub,
       log,
       now,
+      cluster,
       settings: {
         dataDir: opts.dataDir,
         distributedInterval: o.distributedInterval,
@@ -197,17 +210,21 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
     await fastify.register(osqueryRoutes(services), { prefix: OSQUERY_API_PREFIX });
     await fastify.register(apiPlugin(core), { prefix: '/api/v1' });
     await fastify.register(binaryRoutes(core), { prefix: OSQUERY_API_PREFIX });
+    const clusterNow = cluster;
     fastify.get('/healthz', async (_req, reply) => {
       await store.hosts.count();
-      return reply.send({ status: 'ok' });
+      // Which instance answered and whether it leads: load balancer checks and the scale-out test.
+      return reply.send({ status: 'ok', instance: clusterNow.instanceId, leader: clusterNow.isLeader() });
     });
-    fastify.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'not_found', message: `not found: ${req.method} ${req.url.split('?')[0] ?? ''}` } }));
+    // The console at `/` (and the JSON 404 for everything else that is not an API route).
+    await registerWebConsole(fastify);
 
-    const jobs: Jobs | undefined = opts.jobs === false ? undefined : startJobs({ store, cache, carves, log, now, retentionSeconds: opts.results.retention });
+    const jobs: Jobs | undefined = opts.jobs === false ? undefined : startJobs({ store, cache, carves, log, now, retentionSeconds: opts.results.retention, isLeader: () => clusterNow.isLeader() });
 
     return {
       fastify,
       store,
+      cluster,
       services,
       core,
       apiRoutes,
@@ -217,10 +234,12 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
         await cache.flushSeen();
         await sinks.results?.close();
         await sinks.statuses?.close();
+        await clusterNow.close();
         await store.close();
       },
     };
   } catch (err) {
+    await cluster?.close();
     await store.close();
     throw err;
   }

@@ -11,6 +11,7 @@ import { renderFlagfile } from './flagfile.js';
 import { createLogger, type Logger } from './logger.js';
 import { ensureTlsMaterial, type TlsMaterial } from './tls/tls.service.js';
 import { writeAgentFiles } from './agent-files.js';
+import { redactDatabaseUrl } from './storage/postgres/postgres.js';
 
 export function appOptionsFromConfig(config: Config, logger: Logger): AppOptions {
   return {
@@ -86,7 +87,7 @@ export function banner(config: Config, run: Running): string {
   return [
     '',
     `Mimir is listening on https://${publicHostname(config)} (bound to ${config.server.host}:${config.server.port})`,
-    `  database:       ${config.database.url ?? join(config.dataDir, 'mimir.db')}`,
+    `  database:       ${config.database.url !== undefined ? redactDatabaseUrl(config.database.url) : join(config.dataDir, 'mimir.db')}`,
     `  CA certificate: ${caPath}   (agents pin it with --tls_server_certs)`,
     `  enroll secret:  ${run.app.defaultSecret}`,
     '',

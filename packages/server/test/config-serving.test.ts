@@ -7,27 +7,19 @@
  * a second handle on the server's SQLite file: there is no operator API for them yet.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Kysely } from 'kysely';
 import { OSQUERY_ENDPOINTS, OSQUERY_MAX_CONFIG_BYTES } from '@mimir/osquery-protocol';
 import { OsquerydStandin, makeHostProfile, type HostProfile, type OsquerydStandinOptions } from '@mimir/osquery-protocol/standin';
 import { GLOBAL_OPTIONS_KEY } from '../src/services/osquery-config.service.js';
 import type { Database } from '../src/storage/schema.js';
-import { openSqlite } from '../src/storage/sqlite/sqlite.js';
 import type { Store } from '../src/storage/store.js';
-import { post, startServer, type TestServer } from './helper.js';
+import { post, secondHandle, startServer, type TestServer } from './helper.js';
 
 const instant = () => Promise.resolve();
 
 function standin(srv: TestServer, profile: HostProfile, extra: Partial<OsquerydStandinOptions> = {}): OsquerydStandin {
   return new OsquerydStandin({ tlsHostname: srv.tlsHostname, ca: srv.ca, enrollSecret: srv.secret, profile, sleep: instant, ...extra });
-}
-
-function secondHandle(t: TestContext, srv: TestServer): Kysely<Database> {
-  const { db } = openSqlite(join(srv.dataDir, 'mimir.db'));
-  t.after(() => db.destroy());
-  return db;
 }
 
 async function addPack(db: Kysely<Database>, name: string, queries: Array<{ name: string; platform?: string; interval?: number; sql?: string }>, groupId: number, shard = 100): Promise<void> {

@@ -1,16 +1,26 @@
 /**
  * Test harness (fastify/demo test/helper.ts): a real Mimir server on a temp SQLite file, over real
  * HTTPS on 127.0.0.1 with a generated CA, closed when the test ends.
+ *
+ * `MIMIR_TEST_DATABASE=postgres` runs the same servers on PostgreSQL instead (issue #10): each data
+ * directory gets a fresh database on `MIMIR_TEST_PG_URL` (default
+ * postgres://postgres@127.0.0.1:5432/test), dropped when the test that made it ends.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import pg from 'pg';
 import { pino } from 'pino';
 import { buildApp, type AppOptions, type MimirApp } from '../src/app.js';
 import { ensureTlsMaterial } from '../src/tls/tls.service.js';
+import type { Kysely } from 'kysely';
+import { openPostgres } from '../src/storage/postgres/postgres.js';
+import type { Database } from '../src/storage/schema.js';
+import { openSqlite } from '../src/storage/sqlite/sqlite.js';
 
 export interface TestServer {
   app: MimirApp;
@@ -19,6 +29,8 @@ export interface TestServer {
   tlsHostname: string;
   ca: string;
   dataDir: string;
+  /** Set when the server runs on PostgreSQL. */
+  databaseUrl: string | undefined;
   secret: string;
   /** Stop the server the way SIGTERM does (close, then flush and close storage). */
   stop(): Promise<void>;
@@ -30,6 +42,71 @@ export function tempDir(t: TestContext, prefix = 'mimir-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Which database test servers use: `MIMIR_TEST_DATABASE=postgres` or the default SQLite. */
+export const TEST_DATABASE: 'sqlite' | 'postgres' = process.env['MIMIR_TEST_DATABASE'] === 'postgres' ? 'postgres' : 'sqlite';
+
+/** The PostgreSQL server tests use: its `test` database is only used to create and drop others. */
+export const TEST_PG_URL = process.env['MIMIR_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** `TEST_PG_URL` with another database name. */
+export function pgUrlFor(database: string): string {
+  const u = new URL(TEST_PG_URL);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_PG_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A fresh, empty PostgreSQL database for this test, dropped (with any connections still open) when
+ * it ends. Returns its URL.
+ */
+export async function freshPgDatabase(t: TestContext, name = `mimir_t_${randomBytes(6).toString('hex')}`): Promise<string> {
+  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`bad test database name ${name}`);
+  await adminQuery(`CREATE DATABASE ${name}`);
+  t.after(() => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  return pgUrlFor(name);
+}
+
+/**
+ * PostgreSQL databases of data directories in this process: a restart on the same `dataDir` must
+ * find the same data, so the database follows the directory. Its drop waits for every server
+ * started on it to stop first (stop is idempotent).
+ */
+const pgByDataDir = new Map<string, { url: string; stops: Set<() => Promise<void>> }>();
+
+async function pgDatabaseFor(t: TestContext, dataDir: string): Promise<{ url: string; stops: Set<() => Promise<void>> }> {
+  const known = pgByDataDir.get(dataDir);
+  if (known !== undefined) return known;
+  const name = `mimir_t_${createHash('sha256').update(`${process.pid}:${dataDir}:${randomBytes(4).toString('hex')}`).digest('hex').slice(0, 16)}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const entry = { url: pgUrlFor(name), stops: new Set<() => Promise<void>>() };
+  pgByDataDir.set(dataDir, entry);
+  t.after(async () => {
+    await Promise.all([...entry.stops].map((stop) => stop()));
+    pgByDataDir.delete(dataDir);
+    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  });
+  return entry;
+}
+
+/**
+ * Environment for a `mimir` subprocess that must use the same database as servers started on
+ * `dataDir` (`MIMIR_DATABASE_URL` on PostgreSQL; nothing on SQLite, where the file is in dataDir).
+ */
+export async function databaseEnv(t: TestContext, dataDir: string): Promise<Record<string, string>> {
+  if (TEST_DATABASE !== 'postgres') return {};
+  return { MIMIR_DATABASE_URL: (await pgDatabaseFor(t, dataDir)).url };
 }
 
 export function baseOptions(dataDir: string, overrides: Partial<AppOptions> = {}): AppOptions {
@@ -62,7 +139,9 @@ export async function startServer(
   const dataDir = opts.dataDir ?? tempDir(t);
   const tls = await ensureTlsMaterial({ dataDir, hostnames: [] });
   const clientAuth = opts.clientCa !== undefined ? { ca: opts.clientCa, requestCert: true, rejectUnauthorized: false } : {};
-  const app = await buildApp(baseOptions(dataDir, { https: { cert: tls.cert, key: tls.key, ...clientAuth }, ...opts.overrides }));
+  const pgDb = TEST_DATABASE === 'postgres' && opts.overrides?.databaseUrl === undefined ? await pgDatabaseFor(t, dataDir) : undefined;
+  const database = pgDb !== undefined ? { databaseUrl: pgDb.url } : {};
+  const app = await buildApp(baseOptions(dataDir, { https: { cert: tls.cert, key: tls.key, ...clientAuth }, ...database, ...opts.overrides }));
   await app.fastify.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.fastify.server.address();
   if (addr === null || typeof addr === 'string') throw new Error('no port');
@@ -73,6 +152,7 @@ export async function startServer(
     await app.fastify.close();
     await app.shutdown();
   };
+  pgDb?.stops.add(stop);
   t.after(stop);
   return {
     app,
@@ -80,9 +160,20 @@ export async function startServer(
     tlsHostname: `127.0.0.1:${addr.port}`,
     ca: readFileSync(tls.caPath ?? '', 'utf8'),
     dataDir,
+    databaseUrl: opts.overrides?.databaseUrl ?? pgDb?.url,
     secret: app.defaultSecret,
     stop,
   };
+}
+
+/**
+ * A second Kysely handle on a running server's database (SQLite file or PostgreSQL), for tests that
+ * change tables behind the server's back; closed when the test ends.
+ */
+export function secondHandle(t: TestContext, srv: TestServer): Kysely<Database> {
+  const { db } = srv.databaseUrl !== undefined ? openPostgres(srv.databaseUrl, { max: 2 }) : openSqlite(join(srv.dataDir, 'mimir.db'));
+  t.after(() => db.destroy());
+  return db;
 }
 
 export interface RawResponse {
@@ -94,7 +185,7 @@ export interface RawResponse {
 
 /** A plain HTTPS request with full control over method, headers and body bytes. */
 export function rawRequest(
-  srv: TestServer,
+  srv: Pick<TestServer, 'port' | 'ca'>,
   path: string,
   opts: { method?: string; body?: string | Buffer | undefined; headers?: Record<string, string>; gzip?: boolean } = {},
 ): Promise<RawResponse> {

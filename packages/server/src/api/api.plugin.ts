@@ -5,10 +5,12 @@
  */
 import cookie from '@fastify/cookie';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
 import { csrfMatches } from '../auth/auth.service.js';
 import { can } from '../auth/permissions.js';
 import { ForbiddenError, UnauthorizedError, isDomainError } from '../errors.js';
 import type { ApiApp, CoreServices } from './api.types.js';
+import { apiValidatorCompiler, fieldProblems } from './validation.js';
 import { registerAuthRoutes } from './auth/auth.routes.js';
 import { registerUserRoutes } from './users/users.routes.js';
 import { registerTokenRoutes } from './tokens/tokens.routes.js';
@@ -32,10 +34,13 @@ function bearer(req: FastifyRequest): string | undefined {
 export function apiPlugin(core: CoreServices) {
   return async function plugin(app: ApiApp): Promise<void> {
     await app.register(cookie);
+    // Bodies strict (no coercion, no stripping), wire strings coerced: see validation.ts.
+    app.setValidatorCompiler(apiValidatorCompiler);
     app.decorateRequest('principal', undefined);
     app.decorateRequest('auditDetails', undefined);
     app.decorateRequest('auditTargetId', undefined);
     app.decorateRequest('clientIp', '');
+    app.decorateRequest('auditRecorded', false);
 
     // Authentication and authorization before the body is read.
     app.addHook('onRequest', async (req) => {
@@ -69,25 +74,39 @@ export function apiPlugin(core: CoreServices) {
       }
     });
 
-    // Audit every successful change that declares an action.
-    app.addHook('onResponse', async (req, reply) => {
-      const action = req.routeOptions.config.audit;
-      if (action === undefined || reply.statusCode >= 400) return;
+    const recordAudit = (req: FastifyRequest, action: string) => {
       const params = req.params as Record<string, unknown> | undefined;
-      const target = req.auditTargetId ?? (params?.['id'] as string | number | undefined);
+      return core.audit.record({
+        actorId: req.principal?.userId ?? null,
+        actorEmail: req.principal?.email ?? '',
+        action,
+        targetType: req.routeOptions.config.auditTarget,
+        targetId: req.auditTargetId ?? (params?.['id'] as string | number | undefined),
+        ip: req.clientIp,
+        details: req.auditDetails,
+      });
+    };
+
+    // Audit every successful request that declares an action, before the response leaves: a
+    // client that sees success can read the entry at once, and a streamed download (CSV/NDJSON
+    // export) is recorded before its first byte (`onResponse` runs only when a response finishes,
+    // so a client closing the connection mid-download would leave no entry). A change is already
+    // committed here, so a failed audit write is logged; a download is refused instead (500 before
+    // any data leaves).
+    app.addHook('onSend', async (req, reply, payload) => {
+      const action = req.routeOptions.config.audit;
+      if (action === undefined || reply.statusCode >= 400 || req.auditRecorded) return payload;
+      req.auditRecorded = true;
+      if (payload instanceof Readable) {
+        await recordAudit(req, action);
+        return payload;
+      }
       try {
-        await core.audit.record({
-          actorId: req.principal?.userId ?? null,
-          actorEmail: req.principal?.email ?? '',
-          action,
-          targetType: req.routeOptions.config.auditTarget,
-          targetId: target,
-          ip: req.clientIp,
-          details: req.auditDetails,
-        });
+        await recordAudit(req, action);
       } catch (err) {
         req.log.error({ err, action }, 'audit write failed');
       }
+      return payload;
     });
 
     app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
@@ -98,8 +117,10 @@ export function apiPlugin(core: CoreServices) {
         return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(exposeDetails ? { details: err.details } : {}) }, requestId: req.id });
       }
       if (err.validation !== undefined) {
-        const details = err.validation.map((v) => ({ path: v.instancePath || '/', message: v.message ?? 'invalid' }));
-        return reply.code(400).send({ error: { code: 'validation_failed', message: `${err.validationContext ?? 'request'}: ${err.message}`, details }, requestId: req.id });
+        const details = fieldProblems(err.validation);
+        const first = details[0];
+        const message = first !== undefined ? `${err.validationContext ?? 'request'} ${first.path}: ${first.message}` : `${err.validationContext ?? 'request'}: ${err.message}`;
+        return reply.code(400).send({ error: { code: 'validation_failed', message, details }, requestId: req.id });
       }
       if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
         return reply.code(err.statusCode).send({ error: { code: err.code || 'bad_request', message: err.message }, requestId: req.id });

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, Raw
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AuthService, Principal } from '../auth/auth.service.js';
 import type { Permission } from '../auth/permissions.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../logger.js';
 import type { AuditService } from '../services/audit.service.js';
 import type { CarveService } from '../services/carves/carve.service.js';
@@ -28,6 +29,8 @@ declare module 'fastify' {
     auditTargetId: string | number | undefined;
     /** Client address captured when the request arrived: after the reply the socket may be gone. */
     clientIp: string;
+    /** The audit entry was written (once per request, before the response is sent). */
+    auditRecorded: boolean;
   }
 }
 
@@ -47,6 +50,8 @@ export interface CoreServices {
   hub: ServiceHub;
   log: Logger;
   now(): number;
+  /** Scale-out bus and leader (issue #10); absent in tests that build services by hand. */
+  cluster?: Cluster | undefined;
   /** Server settings the API reports or needs. */
   settings: {
     dataDir: string;

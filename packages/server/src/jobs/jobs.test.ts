@@ -95,7 +95,7 @@ void describe('jobs: result retention', () => {
   void it('should run retention every 10 minutes, keep everything at 0, and follow the settings override', async (t) => {
     const f = await open(t);
     const on = f.start(30 * 86_400);
-    assert.deepEqual(on.schedule.find((s) => s.name === 'result-retention'), { name: 'result-retention', everyMs: 600_000 });
+    assert.deepEqual(on.schedule.find((s) => s.name === 'result-retention'), { name: 'result-retention', everyMs: 600_000, scope: 'leader' });
     // MIMIR_RESULT_RETENTION=0 keeps results forever.
     await received(f, f.clock.now - 1000 * 86_400 * 1000, 'ancient');
     const off = f.start(0);

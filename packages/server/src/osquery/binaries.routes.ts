@@ -5,7 +5,9 @@ import type { UpdateKind } from '@mimir/api-contract';
 import type { CoreServices } from '../api/api.types.js';
 import { updatesServiceFor } from '../api/updates/updates.module.js';
 import { BadRequestError, InvalidNodeKeyError, NotFoundError, isDomainError } from '../errors.js';
+import { AgentsService } from '../services/agents/agents.service.js';
 import type { HostState } from '../services/host-cache.js';
+import { headerAgentKey, registerAgentRoutes } from './agent.routes.js';
 import { readOsqueryBody, type BodyLimits } from './body.js';
 
 /** An update check is a few short strings. */
@@ -74,7 +76,9 @@ export function binaryRoutes(core: CoreServices) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     await Promise.resolve();
     const svc = updatesServiceFor(core);
+    const agents = new AgentsService({ store: core.store, secrets: core.secrets, cache: core.cache, updates: svc, now: () => core.now(), log: core.log });
     app.decorateRequest('updateHost', undefined);
+    app.decorateRequest('agent', undefined);
 
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_req: FastifyRequest, payload, done) => {
@@ -102,12 +106,19 @@ export function binaryRoutes(core: CoreServices) {
       req.updateHost = host;
     };
 
+    /** Downloads: an osquery host (`NodeKey`) or a Mimir agent (`AgentKey`, docs/agent.md). */
     const requireHeaderAuth = async (req: FastifyRequest): Promise<void> => {
+      const agentKey = headerAgentKey(req);
+      if (agentKey !== undefined) {
+        req.agent = await agents.authenticate(agentKey);
+        return;
+      }
       await authHeader(req);
       if (req.updateHost === undefined) throw new InvalidNodeKeyError('send the node key as Authorization: NodeKey <key>');
     };
 
     const tags = ['agent updates'];
+    registerAgentRoutes(app, agents);
     app.post('/updates', {
       onRequest: authHeader,
       bodyLimit: CHECK_LIMITS.raw,

@@ -215,7 +215,8 @@ void describe('osquery endpoints: malformed input', () => {
     await assertNothingStored(srv, async () => {
       assertJsonError(await post(srv, '/api/v1/osquery/nope', {}), 404);
       assertJsonError(await post(srv, '/api/v1/osquery/distributed', {}), 404);
-      const outside = await rawRequest(srv, '/nope', { method: 'GET' });
+      // Outside the API a GET is a console deep link (index.html); anything else is a JSON 404.
+      const outside = await rawRequest(srv, '/nope', { method: 'POST', body: '{}' });
       assert.equal(outside.status, 404);
       assert.equal(typeof outside.json, 'object');
       for (const path of Object.values(E)) {

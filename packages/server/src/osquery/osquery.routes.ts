@@ -65,6 +65,10 @@ export function osqueryRoutes(services: OsqueryServices) {
     const carveLimits: BodyLimits = { raw: carveCap, inflated: carveCap };
 
     app.decorateRequest('osqueryHost', undefined);
+    // No pino child per check-in: building one (request-id binding, redaction setup) was ~3% of the
+    // server's busy CPU samples on an empty distributed/read in the bench profile (docs/performance.md).
+    // Check-ins log only failures, and those name the request id themselves.
+    app.setChildLoggerFactory((logger) => logger);
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (req: FastifyRequest, payload, done) => {
       readOsqueryBody(payload, req.routeOptions.config.osqueryLimits ?? small).then(
@@ -86,17 +90,35 @@ export function osqueryRoutes(services: OsqueryServices) {
       if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
         return send(reply, fe.statusCode, JSON.stringify({ error: String(fe.message) }));
       }
-      req.log.error({ err }, 'osquery request failed');
+      req.log.error({ err, reqId: req.id, url: req.url }, 'osquery request failed');
       return send(reply, 500, JSON.stringify({ error: `internal error (request ${req.id})` }));
     });
 
     app.setNotFoundHandler((req, reply) => send(reply, 404, JSON.stringify({ error: `not found: ${req.method} ${req.url.split('?')[0] ?? ''}` })));
 
+    /**
+     * osquery keeps one connection per host (--tls_session_timeout=3600) and sends the same node key
+     * on it every check-in: remember the last (key, host) per socket so a repeat check-in skips
+     * hashing the key (SHA-256 was ~4% of the server's busy CPU samples on an empty distributed/read).
+     * The remembered host must still be the cache's live entry for its id (re-enroll, delete and
+     * changes from other instances replace or evict it), and the key must match exactly; anything
+     * else takes the full lookup.
+     */
+    const lastAuth = new WeakMap<object, { key: string; host: HostState }>();
+    const authenticate = async (req: FastifyRequest, key: string): Promise<HostState | undefined> => {
+      const socket = req.raw.socket;
+      const memo = lastAuth.get(socket);
+      if (memo !== undefined && memo.key === key && services.cache.getById(memo.host.id) === memo.host) return memo.host;
+      const host = await services.cache.authenticate(key);
+      if (host !== undefined) lastAuth.set(socket, { key, host });
+      return host;
+    };
+
     /** Early auth from the header, before the body is read (S4, §9 item 16). */
     const authHeader = async (req: FastifyRequest): Promise<void> => {
       const key = headerNodeKey(req);
       if (key === undefined) return;
-      const host = await services.cache.authenticate(key);
+      const host = await authenticate(req, key);
       if (host === undefined) throw new InvalidNodeKeyError('invalid node key');
       req.osqueryHost = host;
     };
@@ -110,7 +132,7 @@ export function osqueryRoutes(services: OsqueryServices) {
       if (fromBody?.includes('\u0000') === true) throw new InvalidNodeKeyError('invalid node key');
       let host = req.osqueryHost;
       if (host === undefined) {
-        if (fromBody !== undefined && fromBody !== '') host = await services.cache.authenticate(fromBody);
+        if (fromBody !== undefined && fromBody !== '') host = await authenticate(req, fromBody);
         else {
           // --disable_enrollment with a TLS client certificate (seed 001): the certificate identifies the host.
           const identity = verifiedClientIdentity(req);

@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { DistributedReadResponse, DistributedResult } from '@mimir/osquery-protocol';
+import { chunkIds, type Cluster } from '../cluster/cluster.js';
 import type { Store } from '../storage/store.js';
 import type { HostState } from './host-cache.js';
 import { VITALS_PREFIX, type VitalsSource } from './vitals/vitals.types.js';
@@ -39,12 +40,29 @@ export class DistributedService extends EventEmitter<DistributedEvents> {
   constructor(
     private readonly store: Store,
     private readonly vitals: VitalsSource,
+    private readonly cluster?: Cluster,
+    private readonly clock: () => number = Date.now,
   ) {
     super();
+    // Scale-out (issue #10): a live query started on another instance reaches hosts checking in
+    // here. Too many hosts to list, or a bus outage: reload the whole set from the database.
+    cluster?.on('distributed.pending', ({ hostIds }) => {
+      if (hostIds !== null) for (const id of hostIds) this.pendingHosts.add(id);
+      else void this.reload();
+    });
+    cluster?.on('resync', () => void this.reload());
   }
 
   async init(now: number): Promise<void> {
     for (const id of await this.store.distributed.pendingHostIds(now)) this.pendingHosts.add(id);
+  }
+
+  private async reload(): Promise<void> {
+    try {
+      await this.init(this.clock());
+    } catch {
+      // The next message or resync tries again; hosts pending meanwhile get their queries then.
+    }
   }
 
   /** Queue queries for hosts. They go out on each host's next distributed/read. */
@@ -65,7 +83,10 @@ export class DistributedService extends EventEmitter<DistributedEvents> {
         })),
       ),
     );
-    for (const i of items) this.pendingHosts.add(i.hostId);
+    const hostIds = [...new Set(items.map((i) => i.hostId))];
+    for (const id of hostIds) this.pendingHosts.add(id);
+    if (hostIds.length > 2_000) this.cluster?.publish('distributed.pending', { hostIds: null });
+    else for (const part of chunkIds(hostIds)) this.cluster?.publish('distributed.pending', { hostIds: part });
   }
 
   hasPending(hostId: number): boolean {

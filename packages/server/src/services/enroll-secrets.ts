@@ -3,16 +3,22 @@
  * database per request. Any change to secrets calls `invalidate()`.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Cluster } from '../cluster/cluster.js';
 import type { Store } from '../storage/store.js';
 import { DEFAULT_GROUP } from '../storage/repositories/groups.repository.js';
 
 export class SecretResolver {
   private cache: Map<string, number> | undefined;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly cluster?: Cluster) {
+    // Secrets added or revoked through another instance (issue #10).
+    cluster?.on('secrets.invalidate', () => (this.cache = undefined));
+    cluster?.on('resync', () => (this.cache = undefined));
+  }
 
   invalidate(): void {
     this.cache = undefined;
+    this.cluster?.publish('secrets.invalidate', {});
   }
 
   /** The group an active secret enrolls into; undefined for unknown or revoked secrets. */

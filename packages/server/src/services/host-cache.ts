@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { HostPlatform } from '@mimir/osquery-protocol';
 import { HOST_PLATFORMS } from '@mimir/osquery-protocol';
+import { chunkIds } from '../cluster/cluster.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { Store } from '../storage/store.js';
 import type { HostAuthRow } from '../storage/repositories/hosts.repository.js';
 
@@ -43,10 +45,42 @@ export class HostCache {
   private readonly byId = new Map<number, HostState>();
   private readonly dirtySeen = new Set<HostState>();
   private readonly maxEntries: number;
+  private readonly cluster: Cluster | undefined;
 
-  constructor(private readonly store: Store, opts: { maxEntries?: number } = {}) {
+  constructor(private readonly store: Store, opts: { maxEntries?: number; cluster?: Cluster | undefined } = {}) {
     this.maxEntries = opts.maxEntries ?? 1_000_000;
+    // Scale-out (issue #10): a host re-enrolled, deleted or changed through another instance is
+    // dropped here and reloaded from the database on its next check-in, so an old node key stops
+    // working everywhere at once.
+    this.cluster = opts.cluster;
+    this.cluster?.on('hosts.evict', ({ hostIds }) => {
+      for (const id of hostIds) this.evict(id);
+    });
+    this.cluster?.on('resync', () => {
+      for (const id of [...this.byId.keys()]) this.evict(id);
+    });
   }
+
+  /**
+   * Cached state of these hosts changed here (group, refetch flag, new key): other instances drop
+   * theirs. Callers may call it host by host (moving 10k hosts): ids are gathered and sent at the
+   * next turn of the event loop, a few hundred per message.
+   */
+  changed(hostIds: readonly number[]): void {
+    if (this.cluster === undefined || hostIds.length === 0) return;
+    for (const id of hostIds) this.changedIds.add(id);
+    if (this.changeScheduled) return;
+    this.changeScheduled = true;
+    setImmediate(() => {
+      this.changeScheduled = false;
+      const ids = [...this.changedIds];
+      this.changedIds.clear();
+      for (const part of chunkIds(ids)) this.cluster?.publish('hosts.evict', { hostIds: part });
+    });
+  }
+
+  private readonly changedIds = new Set<number>();
+  private changeScheduled = false;
 
   get size(): number {
     return this.byKey.size;
@@ -60,15 +94,21 @@ export class HostCache {
     if (hit !== undefined) return hit;
     const row = await this.store.hosts.findByNodeKeyHash(keyHash);
     if (row === undefined) return undefined;
-    return this.admit(row, keyHash);
+    return this.put(row, keyHash, 0);
   }
 
   getById(id: number): HostState | undefined {
     return this.byId.get(id);
   }
 
-  /** Put a freshly loaded or enrolled host in the cache (replacing any older entry for it). */
+  /** Put a freshly enrolled host in the cache (replacing any older entry for it, here and on other instances). */
   admit(row: HostAuthRow, keyHash: string, seenAt = 0): HostState {
+    const state = this.put(row, keyHash, seenAt);
+    this.changed([row.id]);
+    return state;
+  }
+
+  private put(row: HostAuthRow, keyHash: string, seenAt: number): HostState {
     this.evict(row.id);
     if (this.byKey.size >= this.maxEntries) {
       // Bounded: drop the oldest entry; it reloads from the database on its next check-in.
@@ -116,6 +156,7 @@ export class HostCache {
     if (s !== undefined) this.dirtySeen.delete(s);
     this.pendingSeen = this.pendingSeen.filter(([id]) => id !== hostId);
     this.evict(hostId);
+    this.changed([hostId]);
   }
 
   /** Record a check-in. No database write here: see flushSeen. */

@@ -5,6 +5,7 @@
  * finds nothing changed costs a Map lookup and no database work.
  */
 import { OSQUERY_MAX_CONFIG_BYTES, platformFilterMatches, type HostPlatform, type OsqueryConfig, type OsqueryPack } from '@mimir/osquery-protocol';
+import type { Cluster } from '../cluster/cluster.js';
 import type { Store } from '../storage/store.js';
 
 export interface ConfigDefaults {
@@ -30,10 +31,19 @@ export class OsqueryConfigService {
   private readonly building = new Map<string, Promise<string>>();
   private generation = 0;
 
-  constructor(private readonly store: Store, private readonly defaults: ConfigDefaults) {}
+  constructor(private readonly store: Store, private readonly defaults: ConfigDefaults, private readonly cluster?: Cluster) {
+    // A pack rollout or settings change made through another instance (issue #10).
+    cluster?.on('configs.invalidate', () => this.dropCached());
+    cluster?.on('resync', () => this.dropCached());
+  }
 
   /** Call after any change to packs, groups, options or settings that shape configs. */
   invalidate(): void {
+    this.dropCached();
+    this.cluster?.publish('configs.invalidate', {});
+  }
+
+  private dropCached(): void {
     this.generation++;
     this.cache.clear();
     this.building.clear();

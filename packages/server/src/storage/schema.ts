@@ -464,6 +464,36 @@ export interface UpdateBinariesTable {
   uploaded_by_email: Default<string>;
 }
 
+/** Mimir agent identities (migration 0009): tied to the osquery host of the same hardware UUID. */
+export interface AgentsTable {
+  id: Id;
+  key_hash: string;
+  group_id: number;
+  hardware_uuid: string;
+  hostname: Default<string>;
+  os: Default<string>;
+  arch: Default<string>;
+  agent_version: Default<string>;
+  osquery_version: Default<string>;
+  auto_update: Default<number>;
+  host_id: number | null;
+  enrolled_at: number;
+  checked_in_at: Default<number>;
+}
+
+/** What agents reported about install attempts (installed, rolled back, refused). */
+export interface AgentUpdateReportsTable {
+  id: Id;
+  agent_id: number;
+  host_id: number | null;
+  kind: string;
+  from_version: Default<string>;
+  to_version: string;
+  outcome: string;
+  message: Default<string>;
+  reported_at: number;
+}
+
 /** Each host's last update check from its agent (side table: Fleet §2.7). */
 export interface HostUpdateChecksTable {
   host_id: number;
@@ -533,5 +563,7 @@ export interface Database {
   update_approvals: UpdateApprovalsTable;
   update_binaries: UpdateBinariesTable;
   host_update_checks: HostUpdateChecksTable;
+  agents: AgentsTable;
+  agent_update_reports: AgentUpdateReportsTable;
 }
 

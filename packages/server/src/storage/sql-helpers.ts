@@ -2,12 +2,16 @@
  * Portable SQL fragments used by several repositories. Both SQLite and PostgreSQL accept
  * `LIKE … ESCAPE '\'`; without ESCAPE, SQLite has no escape character at all.
  */
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 
-/** `column LIKE '%text%'` with the user's % and _ taken literally. Case-insensitive for ASCII on SQLite; use on lower-cased columns for PostgreSQL parity. */
-export function likeContains(column: string, text: string): RawBuilder<boolean> {
-  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return sql<boolean>`${sql.ref(column)} like ${pattern} escape '\\'`;
+/**
+ * Case-insensitive substring match: `lower(column) LIKE '%text%' ESCAPE '\'`, with the user's % and
+ * _ taken literally. SQLite's LIKE ignores ASCII case and PostgreSQL's does not; lowering both
+ * sides gives the same answer on both (storage contract test).
+ */
+export function likeContains(column: string, text: string): RawBuilder<SqlBool> {
+  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return sql<SqlBool>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
 }
 
 /** Opaque keyset cursors: base64url JSON. */

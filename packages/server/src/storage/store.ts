@@ -5,8 +5,9 @@
 import type { Kysely } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { sqliteHelpers, type DialectHelpers } from './dialect.js';
+import { postgresHelpers, sqliteHelpers, type DialectHelpers } from './dialect.js';
 import { migrateToLatest } from './migrations/index.js';
+import { createAgentRepository } from './repositories/agents.repository.js';
 import { createAuditRepository } from './repositories/audit.repository.js';
 import { createCarveRepository } from './repositories/carves.repository.js';
 import { createDistributedRepository } from './repositories/distributed.repository.js';
@@ -24,15 +25,16 @@ import { createSettingsRepository } from './repositories/settings.repository.js'
 import { createUserRepository } from './repositories/users.repository.js';
 import { createUpdatesRepository } from './repositories/updates.repository.js';
 import type { Database } from './schema.js';
+import { isPostgresUrl, openPostgres } from './postgres/postgres.js';
 import { openSqlite } from './sqlite/sqlite.js';
 
-function repositories(db: Kysely<Database>) {
+function repositories(db: Kysely<Database>, dialect: DialectHelpers) {
   return {
     hosts: createHostRepository(db),
     groups: createGroupRepository(db),
-    hostQueries: createHostQueryRepository(db),
+    hostQueries: createHostQueryRepository(db, dialect),
     labels: createLabelRepository(db),
-    logs: createLogRepository(db),
+    logs: createLogRepository(db, dialect),
     distributed: createDistributedRepository(db),
     carves: createCarveRepository(db),
     packs: createPackRepository(db),
@@ -42,6 +44,7 @@ function repositories(db: Kysely<Database>) {
     scheduleStats: createScheduleStatsRepository(db),
     users: createUserRepository(db),
     updates: createUpdatesRepository(db),
+    agents: createAgentRepository(db),
     audit: createAuditRepository(db),
     liveQueries: createLiveQueryRepository(db),
   };
@@ -58,25 +61,46 @@ export interface Store extends Repositories {
 
 export interface StoreOptions {
   dataDir: string;
-  /** Empty = embedded SQLite at `<dataDir>/mimir.db`. */
+  /** Empty = embedded SQLite at `<dataDir>/mimir.db`; `sqlite:<file>`; or `postgres://…`. */
   databaseUrl?: string | undefined;
+  /** PostgreSQL pool size per instance. */
+  poolSize?: number | undefined;
+}
+
+function wrap(db: Kysely<Database>, dialect: DialectHelpers): Store {
+  return {
+    ...repositories(db, dialect),
+    dialect,
+    transaction: (fn) => db.transaction().execute((trx) => fn(repositories(trx, dialect))),
+    close: () => db.destroy(),
+  };
+}
+
+async function migrated(db: Kysely<Database>, dialect: DialectHelpers): Promise<Store> {
+  try {
+    await migrateToLatest(db as unknown as Kysely<unknown>, dialect);
+    // PostgreSQL: today's log partitions exist even after a long downtime (the leader's hourly
+    // job keeps them ahead while running).
+    await dialect.logPartitions.ensurePartitions(db as unknown as Kysely<unknown>, Date.now());
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return wrap(db, dialect);
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const url = opts.databaseUrl ?? '';
-  if (url.startsWith('postgres')) {
-    throw new Error('MIMIR_DATABASE_URL: PostgreSQL storage is not available yet (planned: issue "PostgreSQL and scale-out"); unset it to use the embedded SQLite database');
+  if (isPostgresUrl(url)) {
+    // Kysely's migrator takes a PostgreSQL advisory lock of its own, so instances starting
+    // together run each migration once.
+    return migrated(openPostgres(url, { max: opts.poolSize }).db, postgresHelpers);
+  }
+  if (url !== '' && !url.startsWith('sqlite:')) {
+    throw new Error('MIMIR_DATABASE_URL must start with postgres://, postgresql:// or sqlite:');
   }
   let file = join(opts.dataDir, 'mimir.db');
   if (url.startsWith('sqlite:')) file = url.slice('sqlite:'.length).replace(/^\/\//, '');
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  const { db } = openSqlite(file);
-  const dialect = sqliteHelpers;
-  await migrateToLatest(db as unknown as Kysely<unknown>, dialect);
-  return {
-    ...repositories(db),
-    dialect,
-    transaction: (fn) => db.transaction().execute((trx) => fn(repositories(trx))),
-    close: () => db.destroy(),
-  };
+  return migrated(openSqlite(file).db, sqliteHelpers);
 }

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { can, type Permission } from '../../auth/permissions.js';
-import { api, apiUser, rawRequest, startServer, tempDir, type RawResponse, type TestRole, type TestServer } from '../../../test/helper.js';
+import { api, apiUser, databaseEnv, rawRequest, startServer, tempDir, type RawResponse, type TestRole, type TestServer } from '../../../test/helper.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -256,12 +256,13 @@ void describe('mimir setup', () => {
 
   void it('should create the first admin unattended from the environment, once', async (t) => {
     const dir = tempDir(t);
-    const missing = run({ MIMIR_DATA_DIR: dir });
+    const db = await databaseEnv(t, dir); // the database the server below opens (SQLite or PostgreSQL)
+    const missing = run({ MIMIR_DATA_DIR: dir, ...db });
     assert.equal(missing.status, 2, missing.stderr);
     assert.match(missing.stderr, /MIMIR_ADMIN_EMAIL/);
-    const ok = run({ MIMIR_DATA_DIR: dir, MIMIR_ADMIN_EMAIL: 'root@example.com', MIMIR_ADMIN_PASSWORD: PASSWORD });
+    const ok = run({ MIMIR_DATA_DIR: dir, ...db, MIMIR_ADMIN_EMAIL: 'root@example.com', MIMIR_ADMIN_PASSWORD: PASSWORD });
     assert.equal(ok.status, 0, ok.stderr);
-    const again = run({ MIMIR_DATA_DIR: dir, MIMIR_ADMIN_EMAIL: 'root2@example.com', MIMIR_ADMIN_PASSWORD: PASSWORD });
+    const again = run({ MIMIR_DATA_DIR: dir, ...db, MIMIR_ADMIN_EMAIL: 'root2@example.com', MIMIR_ADMIN_PASSWORD: PASSWORD });
     assert.equal(again.status, 1);
     const srv = await startServer(t, { dataDir: dir });
     assert.equal((await login(srv, 'root@example.com')).status, 200);

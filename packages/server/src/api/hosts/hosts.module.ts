@@ -34,7 +34,7 @@ export function hostsAreaOf(core: CoreServices): HostsArea {
 export async function registerHostsArea(app: ApiApp, core: CoreServices): Promise<void> {
   const status = new HostStatusService(core.store, core.cache, core.settings, core.log);
   const hosts = new HostsService({ store: core.store, cache: core.cache, status, log: core.log });
-  const labels = new LabelsService({ store: core.store, cache: core.cache, distributed: core.distributed, hub: core.hub, log: core.log, now: () => core.now() });
+  const labels = new LabelsService({ store: core.store, cache: core.cache, distributed: core.distributed, hub: core.hub, log: core.log, now: () => core.now(), cluster: core.cluster });
   const groups = new GroupsService({
     store: core.store,
     cache: core.cache,

@@ -136,6 +136,18 @@ export function presentHostDetail(d: Awaited<ReturnType<HostsService['detail']>>
     recentErrors: d.errors.map(presentStatus),
     users: d.users.map((u) => ({ uid: u.uid, username: u.username, description: u.description, directory: u.directory, shell: u.shell, type: u.type })),
     softwareCount: d.softwareCount,
+    agent: d.agent === undefined ? null : {
+      version: d.agent.row.agent_version,
+      osqueryVersion: d.agent.row.osquery_version,
+      os: d.agent.row.os,
+      arch: d.agent.row.arch,
+      autoUpdate: d.agent.row.auto_update !== 0,
+      enrolledAt: iso(d.agent.row.enrolled_at),
+      lastCheckInAt: d.agent.row.checked_in_at > 0 ? iso(d.agent.row.checked_in_at) : null,
+      recentUpdates: d.agent.updates.map((u) => ({
+        kind: u.kind, fromVersion: u.from_version, toVersion: u.to_version, outcome: u.outcome, message: u.message, reportedAt: iso(u.reported_at),
+      })),
+    },
   };
 }
 

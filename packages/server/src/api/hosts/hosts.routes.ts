@@ -3,7 +3,7 @@ import {
   ErrorBody, Host, HostCount, HostDetail, HostExportQuery, HostFilterQuery, HostList, HostListQuery, HostSummary, HostSummaryQuery,
   IdParams, OkBody, SoftwareList, SoftwareQuery, TargetCount, TargetSearchQuery, TargetSearchResult, TargetSpec,
 } from '@mimir/api-contract';
-import { csvLine } from '../../services/hosts/csv.js';
+import { csvLine } from '../csv.js';
 import { SUMMARY_TTL_MS } from '../../services/hosts/hosts.service.js';
 import type { ApiApp, CoreServices } from '../api.types.js';
 import { iso } from '../presenters.js';

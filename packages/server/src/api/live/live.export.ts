@@ -5,30 +5,10 @@
  */
 import type { LiveQueryPartRow } from '../../storage/repositories/live-queries.repository.js';
 import type { LiveQueryService } from '../../services/live/live-query.service.js';
+import { csvLine } from '../csv.js';
 import { ecsOf, parseRow, presentResult, type EcsContext } from './live.presenters.js';
 
-type ResultFilter = { hostId?: number | undefined; queryIdx?: number | undefined; q?: string | undefined };
-
-const PLAIN_NUMBER = /^[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-
-/**
- * One CSV field (RFC 4180) with the OWASP CSV-injection guard: a text cell starting with = + - @
- * tab or CR would be run as a formula by spreadsheets, so it gets a leading `'`. Plain numbers
- * ("-1", "+5") are left alone: they are data, not formulas.
- */
-export function csvCell(v: unknown): string {
-  let s: string;
-  if (v === null || v === undefined) s = '';
-  else if (typeof v === 'string') s = v;
-  else if (typeof v === 'number' || typeof v === 'boolean') s = String(v);
-  else s = JSON.stringify(v);
-  if (/^[=+\-@\t\r]/.test(s) && !PLAIN_NUMBER.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-export function csvLine(cells: readonly unknown[]): string {
-  return `${cells.map(csvCell).join(',')}\r\n`;
-}
+export type ExportFilter = { hostId?: number | undefined; queryIdx?: number | undefined; q?: string | undefined };
 
 /** `{user: {name: "x"}}` → `{"user.name": "x"}` (ECS field names as CSV headers). */
 export function flatten(doc: Readonly<Record<string, unknown>>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
@@ -45,7 +25,7 @@ function columnsOf(p: LiveQueryPartRow): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
-export async function* csvExport(svc: LiveQueryService, id: number, parts: readonly LiveQueryPartRow[], ctx: EcsContext, f: ResultFilter): AsyncGenerator<string> {
+export async function* csvExport(svc: LiveQueryService, id: number, parts: readonly LiveQueryPartRow[], ctx: EcsContext, f: ExportFilter): AsyncGenerator<string> {
   const chosen = parts.filter((p) => f.queryIdx === undefined || p.idx === f.queryIdx);
   const columns: string[] = [];
   const seen = new Set<string>();
@@ -74,7 +54,7 @@ export async function* csvExport(svc: LiveQueryService, id: number, parts: reado
   }
 }
 
-export async function* ndjsonExport(svc: LiveQueryService, id: number, ctx: EcsContext, f: ResultFilter): AsyncGenerator<string> {
+export async function* ndjsonExport(svc: LiveQueryService, id: number, ctx: EcsContext, f: ExportFilter): AsyncGenerator<string> {
   for await (const page of svc.iterateResults(id, f)) {
     let chunk = '';
     for (const r of page) chunk += `${JSON.stringify(presentResult(r, ctx))}\n`;

@@ -14,7 +14,7 @@ export function liveService(core: CoreServices): LiveQueryService | undefined {
 export async function registerLiveArea(app: ApiApp, core: CoreServices): Promise<void> {
   // TODO(core): pass config `liveQueries.maxResultRows` (MIMIR_LIVE_QUERY_MAX_ROWS) once core.settings carries it.
   const service = new LiveQueryService(
-    { store: core.store, distributed: core.distributed, hub: core.hub, log: core.log, now: () => core.now() },
+    { store: core.store, distributed: core.distributed, hub: core.hub, log: core.log, now: () => core.now(), cluster: core.cluster },
     { historyDays: core.settings.liveQueryHistoryDays, maxRows: core.settings.liveQueryMaxRows },
   );
   services.set(core, service);

@@ -13,8 +13,9 @@ import type { Actor, LiveQueryService } from '../../services/live/live-query.ser
 import { decodeCursor, encodeCursor } from '../../storage/sql-helpers.js';
 import type { ApiApp, CoreServices } from '../api.types.js';
 import type { FastifyRequest } from 'fastify';
-import { csvExport, ndjsonExport } from './live.export.js';
-import { ecsContext, presentHost, presentLiveQuery, presentResult, presentSummary } from './live.presenters.js';
+import type { LiveQueryPartRow } from '../../storage/repositories/live-queries.repository.js';
+import { csvExport, ndjsonExport, type ExportFilter } from './live.export.js';
+import { ecsContext, presentHost, presentLiveQuery, presentResult, presentSummary, type EcsContext } from './live.presenters.js';
 import { streamLiveQuery, type StreamRegistry } from './live.stream.js';
 
 const TAGS = ['live queries'];
@@ -127,33 +128,29 @@ export function registerLiveRoutes(app: ApiApp, core: CoreServices, svc: LiveQue
     };
   });
 
-  app.get('/live-queries/:id/results.csv', {
-    config: { permission: 'live:read' },
-    schema: { tags: TAGS, summary: 'Export results as CSV (streamed; spreadsheet formulas neutralised)', params: IdParams, querystring: LiveResultExportQuery, produces: ['text/csv'] },
-  }, async (req, reply) => {
-    const id = req.params.id;
-    const parts = (await svc.get(id)).parts;
-    const f = { hostId: req.query.hostId, queryIdx: req.query.queryIndex, q: req.query.q };
-    void reply
-      .header('content-type', 'text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="live-query-${id}.csv"`)
-      .header('x-content-type-options', 'nosniff');
-    return reply.send(Readable.from(csvExport(svc, id, parts, ecsContext(parts, core.hub), f)));
-  });
-
-  app.get('/live-queries/:id/results.ndjson', {
-    config: { permission: 'live:read' },
-    schema: { tags: TAGS, summary: 'Export results as NDJSON (streamed; one result row per line)', params: IdParams, querystring: LiveResultExportQuery, produces: ['application/x-ndjson'] },
-  }, async (req, reply) => {
-    const id = req.params.id;
-    const parts = (await svc.get(id)).parts;
-    const f = { hostId: req.query.hostId, queryIdx: req.query.queryIndex, q: req.query.q };
-    void reply
-      .header('content-type', 'application/x-ndjson; charset=utf-8')
-      .header('content-disposition', `attachment; filename="live-query-${id}.ndjson"`)
-      .header('x-content-type-options', 'nosniff');
-    return reply.send(Readable.from(ndjsonExport(svc, id, ecsContext(parts, core.hub), f)));
-  });
+  // Both exports stream page by page with the same filters; only the line format differs.
+  const exports = [
+    { ext: 'csv', type: 'text/csv', summary: 'Export results as CSV (streamed; spreadsheet formulas neutralised)', lines: csvExport },
+    {
+      ext: 'ndjson', type: 'application/x-ndjson', summary: 'Export results as NDJSON (streamed; one result row per line)',
+      lines: (s: LiveQueryService, id: number, _parts: readonly LiveQueryPartRow[], ctx: EcsContext, f: ExportFilter) => ndjsonExport(s, id, ctx, f),
+    },
+  ] as const;
+  for (const e of exports) {
+    app.get(`/live-queries/:id/results.${e.ext}`, {
+      config: { permission: 'live:read' },
+      schema: { tags: TAGS, summary: e.summary, params: IdParams, querystring: LiveResultExportQuery, produces: [e.type] },
+    }, async (req, reply) => {
+      const id = req.params.id;
+      const parts = (await svc.get(id)).parts;
+      const f = { hostId: req.query.hostId, queryIdx: req.query.queryIndex, q: req.query.q };
+      void reply
+        .header('content-type', `${e.type}; charset=utf-8`)
+        .header('content-disposition', `attachment; filename="live-query-${id}.${e.ext}"`)
+        .header('x-content-type-options', 'nosniff');
+      return reply.send(Readable.from(e.lines(svc, id, parts, ecsContext(parts, core.hub), f)));
+    });
+  }
 
   app.get('/live-queries/:id/stream', {
     config: { permission: 'live:read' },

@@ -15,8 +15,7 @@
  *
  * Rows are read from the database by cursor on each wake-up, never queued per subscriber, so a
  * slow client only slows its own reads (writes wait for `drain`). Wake-ups come from this
- * instance's ingest; fan-out across instances (PostgreSQL LISTEN/NOTIFY) comes with the scale-out
- * issue.
+ * instance's ingest and, with several instances, from the cluster bus (docs/scale-out.md).
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';

@@ -16,7 +16,7 @@ import type { LiveHost, LiveQuery, LiveQuerySummary, LiveResultRow } from '@mimi
 import { api, apiUser, startServer, type ApiCaller, type TestServer } from '../../../test/helper.js';
 import { liveService } from './live.module.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { csvCell } from './live.export.js';
+import { csvCell } from '../csv.js';
 import { DEFAULT_STREAM_OPTIONS, StreamRegistry, streamLiveQuery } from './live.stream.js';
 import type { LiveQueryService } from '../../services/live/live-query.service.js';
 
@@ -680,7 +680,7 @@ void describe('live queries', () => {
     assert.ok(category.has(rest1.slice(0, -evil.length - 1)), lines[1]);
     const row2 = csv.text.split(`\r\n${a.id},${a.hostname},-1,"line\nbreak",`)[1]?.split('\r\n')[0];
     assert.ok(row2?.endsWith(',-1') === true && category.has(row2.slice(0, -3)), csv.text);
-    assert.ok(csv.text.includes(`'@SUM(A1),'+cmd`), csv.text);
+    assert.ok(csv.text.includes(`"'@SUM(A1)","'+cmd"`), csv.text);
 
     const nd = await op.call('GET', `/api/v1/live-queries/${lq.id}/results.ndjson`);
     assert.equal(nd.status, 200);
@@ -724,10 +724,10 @@ void describe('csv cells', () => {
     assert.equal(csvCell('plain'), 'plain');
     assert.equal(csvCell('a,b'), '"a,b"');
     assert.equal(csvCell('say "hi"'), '"say ""hi"""');
-    assert.equal(csvCell('=1+1'), "'=1+1");
-    assert.equal(csvCell('\t=x'), "'\t=x");
+    assert.equal(csvCell('=1+1'), `"'=1+1"`);
+    assert.equal(csvCell('\t=x'), `"'\t=x"`);
     assert.equal(csvCell('-1.5'), '-1.5');
-    assert.equal(csvCell('-x'), "'-x");
+    assert.equal(csvCell('-x'), `"'-x"`);
     assert.equal(csvCell(null), '');
     assert.equal(csvCell(' padded '), '" padded "');
   });

@@ -1,38 +1,25 @@
 /**
  * Streaming export formats for scheduled results. Each line is built as the database pages arrive,
  * so an export of millions of rows holds one page in memory.
- *
- * CSV cells that a spreadsheet would run as a formula (leading =, +, -, @, tab or carriage return)
- * get a leading apostrophe (OWASP "CSV Injection"): osquery rows carry attacker-influenced text such
- * as process command lines and file names.
+ * CSV cells go through the shared writer (../csv.ts) and its spreadsheet-formula guard.
  */
 import { Readable } from 'node:stream';
 import type { ResultItem } from '../../services/results/results.service.js';
+import { csvLine } from '../csv.js';
 import { presentResult } from './packs.presenters.js';
-
-const FORMULA_START = /^[=+\-@\t\r]/;
-const NEEDS_QUOTES = /[",\r\n]/;
-
-export function csvCell(value: string | number): string {
-  let s = String(value);
-  if (typeof value === 'string' && FORMULA_START.test(s)) s = `'${s}`;
-  return NEEDS_QUOTES.test(s) || s !== String(value) ? `"${s.replaceAll('"', '""')}"` : s;
-}
 
 export const CSV_HEADER = ['id', 'time', 'unix_time', 'host_id', 'hostname', 'pack', 'query', 'name', 'action', 'columns', 'ecs'];
 
 /** One CSV line per row; the row's columns (and ECS document) as JSON in one cell each. */
-export function csvLine(r: ResultItem): string {
+export function resultCsvLine(r: ResultItem): string {
   const p = presentResult(r);
-  return `${[p.id, p.time, p.unixTime, p.hostId, p.hostname, p.pack, p.query, p.name, p.action, JSON.stringify(p.columns), p.ecs === null ? '' : JSON.stringify(p.ecs)]
-    .map(csvCell)
-    .join(',')}\r\n`;
+  return csvLine([p.id, p.time, p.unixTime, p.hostId, p.hostname, p.pack, p.query, p.name, p.action, JSON.stringify(p.columns), p.ecs === null ? '' : JSON.stringify(p.ecs)]);
 }
 
 export function csvStream(rows: AsyncIterable<ResultItem>): Readable {
   return Readable.from((async function* () {
-    yield `${CSV_HEADER.join(',')}\r\n`;
-    for await (const r of rows) yield csvLine(r);
+    yield csvLine(CSV_HEADER);
+    for await (const r of rows) yield resultCsvLine(r);
   })());
 }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { AuditEntry, Carve, CarveList, PackSaved, ScheduledResult, ScheduledResultList } from '@mimir/api-contract';
 import { OsquerydStandin, makeHostProfile, resultEventLine, resultSnapshotLine } from '@mimir/osquery-protocol/standin';
-import { csvCell } from './export-format.js';
+import { csvCell } from '../csv.js';
 import { api, apiUser, rawRequest, startServer, type ApiCaller, type TestServer } from '../../../test/helper.js';
 
 async function hostIdOf(srv: TestServer, s: OsquerydStandin): Promise<number> {
@@ -153,7 +153,8 @@ void describe('scheduled results API', () => {
     assert.ok(lines[1]?.includes('""=cmd|'));
     assert.equal(csvCell('=1+1'), '"\'=1+1"');
     assert.equal(csvCell('@SUM(A1)'), '"\'@SUM(A1)"');
-    assert.equal(csvCell('-2'), '"\'-2"');
+    assert.equal(csvCell('-2'), '-2', 'a plain number is data, not a formula');
+    assert.equal(csvCell('-2+cmd'), '"\'-2+cmd"');
     assert.equal(csvCell('plain'), 'plain');
     assert.equal(csvCell('a,"b"'), '"a,""b"""');
     assert.equal(csvCell(-2), '-2', 'numbers we write ourselves are left alone');

@@ -21,7 +21,7 @@ export function presentEcsMapping(m: StoredEcsMapping): EcsMapping {
   const out: EcsMapping = {};
   for (const [name, entry] of Object.entries(m)) {
     if (entry.field !== undefined) out[name] = { field: entry.field };
-    else if (entry.value !== undefined) out[name] = { value: entry.value };
+    else if (entry.value !== undefined) out[name] = { value: typeof entry.value === 'object' ? [...entry.value] : entry.value };
   }
   return out;
 }

@@ -231,6 +231,7 @@ export class GroupsService {
   private setCachedGroup(hostId: number, groupId: number): void {
     const state = this.deps.cache.getById(hostId);
     if (state !== undefined) state.groupId = groupId;
+    this.deps.cache.changed([hostId]); // other instances reload it (issue #10)
   }
 
   // --- enroll secrets

@@ -200,7 +200,7 @@ export class HostsService {
     const { store } = this.deps;
     const host = await this.get(id, now);
     const platform = host.row.platform as HostPlatform;
-    const [vitals, memberOf, allLabels, packs, stats, errors, users, softwareCount] = await Promise.all([
+    const [vitals, memberOf, allLabels, packs, stats, errors, users, softwareCount, agent] = await Promise.all([
       store.hosts.listVitals(id),
       store.labels.labelsOfHost(id),
       store.labels.list({ afterId: 0, limit: 1000, type: 'builtin' }),
@@ -209,7 +209,9 @@ export class HostsService {
       store.logs.listStatuses({ hostId: id, minSeverity: 1, limit: 50 }),
       store.hosts.listUsers(id),
       store.hostQueries.softwareCount(id),
+      store.agents.findByHost(id),
     ]);
+    const agentUpdates = agent !== undefined ? await store.agents.listReports(agent.id, 10) : [];
     const builtins = allLabels.filter((l) => l.platforms === '' || l.platforms.split(',').includes(platform));
     const labels = [...builtins.map((l) => ({ id: l.id, name: l.name, label_type: l.label_type })), ...memberOf];
     const statsByKey = new Map(stats.map((s) => [`${s.pack}\u0000${s.query}`, s]));
@@ -236,6 +238,7 @@ export class HostsService {
       errors,
       users,
       softwareCount,
+      agent: agent !== undefined ? { row: agent, updates: agentUpdates } : undefined,
     };
   }
 
@@ -264,6 +267,7 @@ export class HostsService {
     if (!(await this.deps.store.hostQueries.requestRefetch(id, now))) throw new NotFoundError(`host ${id} not found`);
     const cached = this.deps.cache.getById(id);
     if (cached !== undefined) cached.refetchRequested = true;
+    this.deps.cache.changed([id]); // other instances reload it with the flag (issue #10)
     return this.get(id, now);
   }
 

@@ -19,6 +19,7 @@ import { decodeCursor, encodeCursor } from '../../storage/sql-helpers.js';
 import type { Store } from '../../storage/store.js';
 import type { ServiceHub } from '../contracts.js';
 import type { DistributedService, QueueItem } from '../distributed.service.js';
+import type { Cluster } from '../../cluster/cluster.js';
 import type { HostCache } from '../host-cache.js';
 import { hostJitterFraction } from '../vitals/vitals.service.js';
 
@@ -52,6 +53,8 @@ export interface LabelsServiceDeps {
   hub: ServiceHub;
   log: Logger;
   now(): number;
+  /** Several instances (issue #10): label changes cross instances; re-runs are scheduled by the leader. */
+  cluster?: Cluster | undefined;
 }
 
 const DEFAULT_INTERVAL_MS = 3600_000;
@@ -109,12 +112,14 @@ export class LabelsService {
   /** Listen for label results and start the re-run timer. */
   start(): void {
     this.deps.distributed.on('result', this.onResult);
+    this.deps.cluster?.on('labels.invalidate', () => this.dropCached());
+    this.deps.cluster?.on('resync', () => this.dropCached());
     this.startTimer();
   }
 
   startTimer(): void {
     this.timer ??= setInterval(() => {
-      if (this.ticking) return;
+      if (this.ticking || this.deps.cluster?.isLeader() === false) return;
       this.ticking = true;
       this.tick(this.deps.now())
         .catch((err: unknown) => this.deps.log.error({ err }, 'dynamic label re-run failed'))
@@ -143,6 +148,11 @@ export class LabelsService {
   }
 
   private changed(): void {
+    this.dropCached();
+    this.deps.cluster?.publish('labels.invalidate', {});
+  }
+
+  private dropCached(): void {
     this.dynamicCache = undefined;
     this.counts = undefined;
   }

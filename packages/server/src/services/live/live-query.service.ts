@@ -14,12 +14,14 @@
  * - Expiry and retention run on timers; reads also expire a due query on the spot so status never
  *   waits for the timer.
  * - Streaming: subscribers get a wake-up per change and read answers from the database by cursor,
- *   so nothing is buffered per subscriber. Single instance only: fan-out across instances
- *   (PostgreSQL LISTEN/NOTIFY) comes with the scale-out issue.
+ *   so nothing is buffered per subscriber. With several instances (issue #10) each change is also
+ *   announced on the cluster bus, so an operator streaming from instance A sees answers that hosts
+ *   posted to B and C; expiry and retention run on the leader only.
  */
 import { retentionOverride } from '../settings/retention.js';
 import type { DistributedResult } from '@mimir/osquery-protocol';
 import { ConflictError, NotFoundError } from '../../errors.js';
+import type { Cluster } from '../../cluster/cluster.js';
 import type { Logger } from '../../logger.js';
 import type { AnswerInput, LiveHostStatusValue, LiveQueryPartRow, LiveQueryRow } from '../../storage/repositories/live-queries.repository.js';
 import type { Repositories, Store } from '../../storage/store.js';
@@ -95,6 +97,8 @@ interface Deps {
   hub: ServiceHub;
   log: Logger;
   now(): number;
+  /** Several instances: change wake-ups cross instances; timers run on the leader. */
+  cluster?: Cluster | undefined;
 }
 
 export function countsOf(row: LiveQueryRow, parts: readonly LiveQueryPartRow[]): LiveCountsView {
@@ -157,6 +161,8 @@ export class LiveQueryService {
   /** Known result columns per `${liveQueryId}:${idx}`, so most answers skip reading them. */
   private readonly columns = new Map<string, Set<string>>();
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Cluster bus subscriptions, dropped on stop. */
+  private readonly unsubscribe: Array<() => void> = [];
   private readonly running = new Map<string, Promise<unknown>>();
   private stopped = false;
   private readonly onResult = (hostId: number, result: DistributedResult, source: string): void => {
@@ -180,6 +186,15 @@ export class LiveQueryService {
   /** Listen for answers and start the expiry and retention timers. */
   start(): void {
     this.deps.distributed.on('result', this.onResult);
+    const cluster = this.deps.cluster;
+    if (cluster !== undefined) {
+      this.unsubscribe.push(
+        cluster.on('live.changed', ({ id }) => this.wake(id)),
+        cluster.on('resync', () => {
+          for (const id of [...this.listeners.keys()]) this.wake(id);
+        }),
+      );
+    }
     this.every('live-expiry', this.opts.expiryEveryMs ?? 5_000, () => this.expireDue());
     this.every('live-retention', this.opts.retentionEveryMs ?? 3_600_000, () => this.purgeOld());
   }
@@ -187,6 +202,7 @@ export class LiveQueryService {
   async stop(): Promise<void> {
     this.stopped = true;
     this.deps.distributed.off('result', this.onResult);
+    for (const off of this.unsubscribe.splice(0)) off();
     for (const t of this.timers) clearInterval(t);
     await this.settled();
     await Promise.allSettled([...this.running.values()]);
@@ -207,7 +223,7 @@ export class LiveQueryService {
   private runJob(name: string, fn: () => Promise<unknown>): Promise<unknown> {
     const current = this.running.get(name);
     if (current !== undefined) return current;
-    if (this.stopped) return Promise.resolve();
+    if (this.stopped || this.deps.cluster?.isLeader() === false) return Promise.resolve();
     const p = fn()
       .catch((err: unknown) => this.deps.log.error({ err, job: name }, 'live query job failed'))
       .finally(() => this.running.delete(name));
@@ -625,6 +641,11 @@ export class LiveQueryService {
   }
 
   private notify(id: number): void {
+    this.wake(id);
+    this.deps.cluster?.publish('live.changed', { id });
+  }
+
+  private wake(id: number): void {
     for (const fn of this.listeners.get(id) ?? []) {
       try {
         fn();

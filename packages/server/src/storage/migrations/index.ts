@@ -7,6 +7,9 @@ import * as m0004 from './0004-saved-queries.js';
 import * as m0005 from './0005-live-queries.js';
 import * as m0006 from './0006-packs-results.js';
 import * as m0007 from './0007-updates.js';
+import * as m0008 from './0008-host-search.js';
+import * as m0009 from './0009-agents.js';
+import * as m0010 from './0010-log-partitions.js';
 
 interface MigrationModule {
   up(db: Kysely<unknown>, d: DialectHelpers): Promise<void>;
@@ -25,6 +28,9 @@ const MIGRATIONS: Record<string, MigrationModule> = {
   '0005-live-queries': m0005,
   '0006-packs-results': m0006,
   '0007-updates': m0007,
+  '0008-host-search': m0008,
+  '0009-agents': m0009,
+  '0010-log-partitions': m0010,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -4,6 +4,8 @@
  * using hosts.repository; nothing here runs per check-in.
  */
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
+import type { DialectHelpers } from '../dialect.js';
+import { likeContains } from '../sql-helpers.js';
 import type { Database, HostsTable } from '../schema.js';
 
 /** Bound values per statement stay far below SQLite's 32766 and PostgreSQL's 65535. */
@@ -65,8 +67,10 @@ const SEEN_JOINED: RawBuilder<number | string> = sql<number | string>`coalesce($
 
 function sinceExpr(s: StatusSql): RawBuilder<number> {
   if (s.groupSince.length === 0) return sql<number>`${s.defaultSince}`;
-  const whens = s.groupSince.map(([g, since]) => sql`when ${g} then ${since}`);
-  return sql<number>`(case ${sql.ref('hosts.group_id')} ${sql.join(whens, sql` `)} else ${s.defaultSince} end)`;
+  // CASE results are bound parameters with no column to infer a type from: PostgreSQL would take
+  // them as text (`bigint >= text` fails), so cast them; SQLite reads the cast as INTEGER affinity.
+  const whens = s.groupSince.map(([g, since]) => sql`when ${g} then cast(${since} as bigint)`);
+  return sql<number>`(case ${sql.ref('hosts.group_id')} ${sql.join(whens, sql` `)} else cast(${s.defaultSince} as bigint) end)`;
 }
 
 export function onlineExpr(s: StatusSql): RawBuilder<SqlBool> {
@@ -79,20 +83,11 @@ export function onlineExpr(s: StatusSql): RawBuilder<SqlBool> {
   return sql<SqlBool>`(${seen} or ${sql.ref('hosts.id')} in (${sql.join([...s.promoted])}))`;
 }
 
-/** Case-insensitive substring match, `%` and `_` taken literally (lower() keeps PostgreSQL in step). */
-function containsCI(column: string, text: string): RawBuilder<SqlBool> {
-  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return sql<SqlBool>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
-}
 
-const SEARCH_COLUMNS = ['hosts.hostname', 'hosts.computer_name', 'hosts.hardware_uuid', 'hosts.identifier', 'hosts.hardware_serial', 'hosts.primary_ip'];
-
-function conditions(eb: HostsEB, f: HostQueryFilter): Expression<SqlBool>[] {
+function conditions(eb: HostsEB, f: HostQueryFilter, d: DialectHelpers): Expression<SqlBool>[] {
   const c: Expression<SqlBool>[] = [];
-  if (f.q !== undefined && f.q.trim() !== '') {
-    const text = f.q.trim();
-    c.push(eb.or(SEARCH_COLUMNS.map((col) => containsCI(col, text))));
-  }
+  // Indexed per dialect (migration 0008-host-search), same substring semantics as a LIKE scan.
+  if (f.q !== undefined && f.q.trim() !== '') c.push(d.hostSearch.hostMatches(f.q));
   if (f.platform !== undefined) c.push(eb('hosts.platform', '=', f.platform));
   if (f.osName !== undefined) c.push(eb('hosts.os_name', '=', f.osName));
   if (f.osVersion !== undefined) c.push(eb('hosts.os_version', '=', f.osVersion));
@@ -119,7 +114,7 @@ function sortExpr(column: HostSortColumn): RawBuilder<unknown> {
   return column === 'seen' ? SEEN_JOINED : sql`${sql.ref(`hosts.${column}`)}`;
 }
 
-export function createHostQueryRepository(db: Kysely<Database>) {
+export function createHostQueryRepository(db: Kysely<Database>, dialect: DialectHelpers) {
   return {
     /** One keyset page: ORDER BY (sort column, id), resuming after the cursor's (value, id). */
     async list(filter: HostQueryFilter, keyset: HostKeyset): Promise<HostListRow[]> {
@@ -127,7 +122,7 @@ export function createHostQueryRepository(db: Kysely<Database>) {
       const dir = keyset.desc ? sql`desc` : sql`asc`;
       let q = db
         .selectFrom('hosts')
-        .where((eb) => eb.and(conditions(eb, filter)))
+        .where((eb) => eb.and(conditions(eb, filter, dialect)))
         .innerJoin('groups', 'groups.id', 'hosts.group_id')
         .leftJoin('host_seen', 'host_seen.host_id', 'hosts.id')
         .selectAll('hosts')
@@ -147,14 +142,14 @@ export function createHostQueryRepository(db: Kysely<Database>) {
 
     /** Ids of the hosts matching a filter, ascending. */
     async ids(filter: HostQueryFilter): Promise<number[]> {
-      const rows = await db.selectFrom('hosts').where((eb) => eb.and(conditions(eb, filter))).select('hosts.id').orderBy('hosts.id').execute();
+      const rows = await db.selectFrom('hosts').where((eb) => eb.and(conditions(eb, filter, dialect))).select('hosts.id').orderBy('hosts.id').execute();
       return rows.map((r) => r.id);
     },
 
     async count(filter: HostQueryFilter): Promise<number> {
       const r = await db
         .selectFrom('hosts')
-        .where((eb) => eb.and(conditions(eb, filter)))
+        .where((eb) => eb.and(conditions(eb, filter, dialect)))
         .select((eb) => eb.fn.countAll().as('n'))
         .executeTakeFirstOrThrow();
       return Number(r.n);
@@ -275,7 +270,7 @@ export function createHostQueryRepository(db: Kysely<Database>) {
       const rows = await db
         .selectFrom('hosts')
         .select('hosts.id')
-        .where((eb) => eb.or([...SEARCH_COLUMNS.map((col) => containsCI(col, t)), eb('hosts.platform', '=', t.toLowerCase())]))
+        .where((eb) => eb.or([dialect.hostSearch.hostMatches(t), eb('hosts.platform', '=', t.toLowerCase())]))
         .orderBy('hosts.hostname')
         .orderBy('hosts.id')
         .limit(limit)
@@ -321,7 +316,7 @@ export function createHostQueryRepository(db: Kysely<Database>) {
         .orderBy('arch')
         .limit(limit)
         .offset(offset);
-      if (q !== undefined && q.trim() !== '') query = query.where(containsCI('name', q.trim()));
+      if (q !== undefined && q.trim() !== '') query = query.where(likeContains('name', q.trim()));
       return query.execute();
     },
 

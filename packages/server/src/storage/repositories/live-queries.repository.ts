@@ -3,7 +3,8 @@
  * many hosts or rows is a chunked multi-row statement (a 100k-host query is a handful of inserts),
  * and counters on the parent rows keep status reads O(queries), not O(hosts).
  */
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { type Insertable, type Kysely, type Selectable } from 'kysely';
+import { likeContains } from '../sql-helpers.js';
 import type { Database, LiveQueriesTable, LiveQueryHostsTable, LiveQueryQueriesTable } from '../schema.js';
 
 export type LiveQueryRow = Selectable<LiveQueriesTable>;
@@ -47,11 +48,6 @@ export interface AnswerOutcome {
   columns: Map<number, string[]>;
 }
 
-/** `lower(column) LIKE '%text%' ESCAPE '\'`: the same answer on SQLite and PostgreSQL. */
-function lowerContains(column: string, text: string) {
-  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
-}
 
 function parseColumns(text: string): string[] {
   const v = JSON.parse(text) as unknown;
@@ -97,10 +93,10 @@ export function createLiveQueryRepository(db: Kysely<Database>) {
         const text = f.q;
         q = q.where((eb) =>
           eb.or([
-            lowerContains('live_queries.pack_name', text),
+            likeContains('live_queries.pack_name', text),
             eb.exists(
               eb.selectFrom('live_query_queries as p').select('p.idx').whereRef('p.live_query_id', '=', 'live_queries.id')
-                .where((e) => e.or([lowerContains('p.sql', text), lowerContains('p.name', text)])),
+                .where((e) => e.or([likeContains('p.sql', text), likeContains('p.name', text)])),
             ),
           ]),
         );
@@ -344,7 +340,7 @@ export function createLiveQueryRepository(db: Kysely<Database>) {
       if (f.afterId !== undefined) q = q.where('r.id', '>', f.afterId);
       if (f.hostId !== undefined) q = q.where('r.host_id', '=', f.hostId);
       if (f.queryIdx !== undefined) q = q.where('r.query_idx', '=', f.queryIdx);
-      if (f.q !== undefined && f.q !== '') q = q.where(lowerContains('r.data', f.q));
+      if (f.q !== undefined && f.q !== '') q = q.where(likeContains('r.data', f.q));
       return q.execute();
     },
 

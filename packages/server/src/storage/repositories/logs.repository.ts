@@ -1,4 +1,5 @@
 import type { Insertable, Kysely } from 'kysely';
+import type { DialectHelpers } from '../dialect.js';
 import type { Database, ResultLogsTable, StatusLogsTable } from '../schema.js';
 
 export type NewResultLog = Insertable<ResultLogsTable>;
@@ -7,14 +8,16 @@ export type NewStatusLog = Insertable<StatusLogsTable>;
 /** Rows per INSERT: 12 columns × 400 stays far below SQLite's bound-parameter limit. */
 const CHUNK = 400;
 
-export function createLogRepository(db: Kysely<Database>) {
+export function createLogRepository(db: Kysely<Database>, dialect: DialectHelpers) {
   async function insertDeduped<T extends 'result_logs' | 'status_logs'>(table: T, rows: ReadonlyArray<Insertable<Database[T]>>): Promise<Set<string>> {
     const stored = new Set<string>();
     for (let i = 0; i < rows.length; i += CHUNK) {
       const inserted = await db
         .insertInto(table as 'result_logs')
         .values(rows.slice(i, i + CHUNK) as NewResultLog[])
-        .onConflict((oc) => oc.columns(['host_id', 'dedup']).doNothing())
+        // No conflict target: the dedup index is (host_id, dedup) on SQLite and (host_id, dedup,
+        // unix_time) on partitioned PostgreSQL tables (log-partitions.ts); ids never collide.
+        .onConflict((oc) => oc.doNothing())
         .returning('dedup')
         .execute();
       for (const x of inserted) stored.add(x.dedup);
@@ -53,6 +56,12 @@ export function createLogRepository(db: Kysely<Database>) {
       const r = await db.selectFrom('status_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       return r.n;
     },
+
+    /** PostgreSQL: keep daily log partitions ready ahead of time (a leader job). */
+    ensurePartitions: (nowMs: number) => dialect.logPartitions.ensurePartitions(db as unknown as Kysely<unknown>, nowMs),
+
+    /** PostgreSQL: retention's first step, whole days dropped at once; SQLite: nothing. */
+    dropPartitionsBefore: (beforeMs: number) => dialect.logPartitions.dropPartitionsBefore(db as unknown as Kysely<unknown>, beforeMs),
 
     /**
      * Retention: drop up to `batch` rows of each table received before `before` (ms). Callers loop,

@@ -1,4 +1,5 @@
-import { sql, type Insertable, type Kysely, type RawBuilder, type Selectable, type Updateable } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
+import { likeContains } from '../sql-helpers.js';
 import type { Database, PackQueriesTable, PacksTable } from '../schema.js';
 
 export interface PackForConfig {
@@ -29,14 +30,6 @@ export interface PackListFilter {
   enabled?: boolean | undefined;
 }
 
-/**
- * `lower(column) LIKE '%text%'` with the user's % and _ taken literally: the same answer on SQLite
- * (whose LIKE ignores ASCII case) and PostgreSQL (whose LIKE does not).
- */
-export function lowerContains(column: string, text: string): RawBuilder<boolean> {
-  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
-}
 
 /** Rows per multi-row INSERT: 15 columns × 200 stays far below every bound-parameter limit. */
 const CHUNK = 200;
@@ -109,7 +102,7 @@ export function createPackRepository(db: Kysely<Database>) {
       if (f.enabled !== undefined) q = q.where('packs.enabled', '=', f.enabled ? 1 : 0);
       if (f.q !== undefined && f.q !== '') {
         const text = f.q;
-        q = q.where((eb) => eb.or([lowerContains('packs.name', text), lowerContains('packs.description', text)]));
+        q = q.where((eb) => eb.or([likeContains('packs.name', text), likeContains('packs.description', text)]));
       }
       const rows = await q.execute();
       return rows.map((r) => ({ ...r, query_count: Number(r.query_count ?? 0) }));

@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
-import { lowerContains } from './packs.repository.js';
+import { likeContains } from '../sql-helpers.js';
 
 /** Aggregates: numbers on SQLite; PostgreSQL returns bigint counts and sums as strings. Read with Number(). */
 export type DbNumber = number | string | bigint;
@@ -57,7 +57,7 @@ export function createResultsRepository(db: Kysely<Database>) {
       if (f.until !== undefined) q = q.where('r.unix_time', '<', f.until);
       if (f.q !== undefined && f.q !== '') {
         const text = f.q;
-        q = q.where(() => lowerContains('r.columns', text));
+        q = q.where(() => likeContains('r.columns', text));
       }
       if (before !== undefined) {
         const { unixTime, id } = before;
@@ -114,7 +114,7 @@ export function createResultsRepository(db: Kysely<Database>) {
         .leftJoin('hosts as h', 'h.id', 's.host_id')
         .select(['s.id', 's.host_id', 's.unix_time', 's.severity', 's.message', 'h.hostname'])
         .where('s.received_at', '>=', since)
-        .where(() => lowerContains('s.message', text))
+        .where(() => likeContains('s.message', text))
         // By reception time, so the status_logs_received index bounds the scan to the window.
         .orderBy('s.received_at', 'desc')
         .limit(limit)

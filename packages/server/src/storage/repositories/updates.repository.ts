@@ -73,14 +73,7 @@ export function createUpdatesRepository(db: Kysely<Database>) {
     },
 
     findArtifactByIdentity(kind: string, os: string, arch: string, version: string): Promise<UpdateArtifactRow | undefined> {
-      return db
-        .selectFrom('update_artifacts')
-        .selectAll()
-        .where('kind', '=', kind)
-        .where('os', '=', os)
-        .where('arch', '=', arch)
-        .where('version', '=', version)
-        .executeTakeFirst();
+      return db.selectFrom('update_artifacts').selectAll().where((eb) => eb.and({ kind, os, arch, version })).executeTakeFirst();
     },
 
     async insertArtifact(values: NewUpdateArtifact): Promise<number> {
@@ -155,14 +148,7 @@ export function createUpdatesRepository(db: Kysely<Database>) {
     },
 
     findBinary(kind: string, os: string, arch: string, version: string): Promise<UpdateBinaryRow | undefined> {
-      return db
-        .selectFrom('update_binaries')
-        .selectAll()
-        .where('kind', '=', kind)
-        .where('os', '=', os)
-        .where('arch', '=', arch)
-        .where('version', '=', version)
-        .executeTakeFirst();
+      return db.selectFrom('update_binaries').selectAll().where((eb) => eb.and({ kind, os, arch, version })).executeTakeFirst();
     },
 
     /** Insert or replace the record of a stored binary; returns its id. */
