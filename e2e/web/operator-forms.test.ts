@@ -107,7 +107,11 @@ describe('console: operator forms', () => {
     await page.getByLabel('Search targets').fill('all');
     await page.getByRole('option', { name: /All hosts/ }).click();
     await typeSql(page, 'SELECT version FROM osquery_info');
+    // Close the editor's completion popup, and let the Advanced panel finish opening before
+    // using it (under CI load the click could land while the panel was still collapsed).
+    await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Advanced' }).click();
+    await page.getByLabel('Timeout (seconds)').waitFor();
     await page.getByRole('button', { name: 'Add ECS field' }).click();
     await page.getByRole('combobox', { name: 'ECS field' }).fill('service.version');
     await page.keyboard.press('Escape');

@@ -67,9 +67,13 @@ const STATUS_KEYS = new Set([
 function decorationsOf(line: Record<string, unknown>, known: Set<string>): Record<string, string> {
   const out: Record<string, string> = {};
   const nested = line['decorations'];
-  if (isPlainObject(nested)) for (const [k, v] of Object.entries(nested)) out[k] = stripNul(toText(v));
-  for (const [k, v] of Object.entries(line)) {
-    if (known.has(k) || isPlainObject(v) || Array.isArray(v)) continue;
+  if (isPlainObject(nested)) for (const k in nested) out[k] = stripNul(toText(nested[k]));
+  // for…in over a JSON.parse object (no prototype keys) instead of Object.entries: this runs once per
+  // result line, and the entries arrays were a measurable share of ingestion (docs/performance.md).
+  for (const k in line) {
+    if (known.has(k)) continue;
+    const v = line[k];
+    if (isPlainObject(v) || Array.isArray(v)) continue;
     out[k] = stripNul(toText(v));
   }
   return out;
@@ -77,19 +81,29 @@ function decorationsOf(line: Record<string, unknown>, known: Set<string>): Recor
 
 function cleanRow(row: Record<string, RowValue>): ResultRow {
   const out: ResultRow = {};
-  for (const [k, v] of Object.entries(row)) out[stripNul(k)] = typeof v === 'string' ? stripNul(v) : v;
+  for (const k in row) {
+    const v = row[k] ?? null;
+    out[stripNul(k)] = typeof v === 'string' ? stripNul(v) : v;
+  }
   return out;
 }
 
-function rowsOf(v: readonly Record<string, RowValue>[] | '' | undefined): ResultRow[] {
-  return Array.isArray(v) ? v.map(cleanRow) : [];
+/** Rows as sent when the body is known to hold no NUL (see `ParseOptions.nulFree`), else cleaned. */
+function rowOf(row: Record<string, RowValue>, nulFree: boolean): ResultRow {
+  return nulFree ? row : cleanRow(row);
 }
 
-function commonOf(line: {
+function rowsOf(v: readonly Record<string, RowValue>[] | '' | undefined, nulFree: boolean): ResultRow[] {
+  // `''` is old osquery's empty result (§9 item 8).
+  return v === undefined || v === '' ? [] : v.map((r) => rowOf(r, nulFree));
+}
+
+function recordOf(line: {
   name: string; hostIdentifier?: string | undefined; calendarTime?: string | undefined;
   unixTime?: number | string | undefined; epoch?: number | string | undefined; counter?: number | string | undefined;
   numerics?: boolean | string | undefined;
-}, raw: Record<string, unknown>): Omit<ResultRecord, 'format' | 'rows'> {
+}, raw: Record<string, unknown>, format: ResultRecord['format'], rows: ResultRecord['rows']): ResultRecord {
+  // One object literal (no spread of a common part): built once per result line on the ingest path.
   return {
     name: line.name,
     hostIdentifier: line.hostIdentifier ?? '',
@@ -99,31 +113,38 @@ function commonOf(line: {
     counter: toInteger(line.counter) ?? 0,
     numerics: toBoolean(line.numerics) ?? false,
     decorations: decorationsOf(raw, RESULT_KEYS),
+    format,
+    rows,
   };
 }
 
-function parseResultLine(raw: unknown, at: string): Parsed<ResultRecord> {
-  if (!isPlainObject(raw)) return { ok: false, error: `${at}: a result log line must be a JSON object` };
+/** Error prefix of a line, built only on failure: parsing runs once per line of every result log. */
+function lineAt(index: number): string {
+  return `data/${index}`;
+}
+
+function parseResultLine(raw: unknown, index: number, nulFree: boolean): Parsed<ResultRecord> {
+  if (!isPlainObject(raw)) return { ok: false, error: `${lineAt(index)}: a result log line must be a JSON object` };
   if ('diffResults' in raw) {
     const r = checkBatch(raw);
-    if (!r.ok) return { ok: false, error: `${at}${r.error}` };
-    const added = rowsOf(r.value.diffResults.added).map((columns) => ({ action: 'added' as const, columns }));
-    const removed = rowsOf(r.value.diffResults.removed).map((columns) => ({ action: 'removed' as const, columns }));
-    return { ok: true, value: { ...commonOf(r.value, raw), format: 'batch', rows: [...added, ...removed] } };
+    if (!r.ok) return { ok: false, error: `${lineAt(index)}${r.error}` };
+    const added = rowsOf(r.value.diffResults.added, nulFree).map((columns) => ({ action: 'added' as const, columns }));
+    const removed = rowsOf(r.value.diffResults.removed, nulFree).map((columns) => ({ action: 'removed' as const, columns }));
+    return { ok: true, value: recordOf(r.value, raw, 'batch', [...added, ...removed]) };
   }
   if ('snapshot' in raw) {
     const r = checkSnapshot(raw);
-    if (!r.ok) return { ok: false, error: `${at}${r.error}` };
-    const rows = rowsOf(r.value.snapshot).map((columns) => ({ action: 'snapshot' as const, columns }));
-    return { ok: true, value: { ...commonOf(r.value, raw), format: 'snapshot', rows } };
+    if (!r.ok) return { ok: false, error: `${lineAt(index)}${r.error}` };
+    const rows = rowsOf(r.value.snapshot, nulFree).map((columns) => ({ action: 'snapshot' as const, columns }));
+    return { ok: true, value: recordOf(r.value, raw, 'snapshot', rows) };
   }
+  // Event format: osquery's default (one row per line, §4.2).
   if ('columns' in raw) {
     const r = checkEvent(raw);
-    if (!r.ok) return { ok: false, error: `${at}${r.error}` };
-    const rows = [{ action: r.value.action, columns: cleanRow(r.value.columns) }];
-    return { ok: true, value: { ...commonOf(r.value, raw), format: 'event', rows } };
+    if (!r.ok) return { ok: false, error: `${lineAt(index)}${r.error}` };
+    return { ok: true, value: recordOf(r.value, raw, 'event', [{ action: r.value.action, columns: rowOf(r.value.columns, nulFree) }]) };
   }
-  return { ok: false, error: `${at}: not a result log line (expected "columns", "diffResults" or "snapshot")` };
+  return { ok: false, error: `${lineAt(index)}: not a result log line (expected "columns", "diffResults" or "snapshot")` };
 }
 
 function parseStatusLine(raw: unknown, at: string): Parsed<StatusRecord> {
@@ -147,18 +168,28 @@ function parseStatusLine(raw: unknown, at: string): Parsed<StatusRecord> {
   };
 }
 
+export interface ParseOptions {
+  /**
+   * The caller saw the raw body and it holds no `\u0000` escape, the only way JSON can carry a NUL
+   * (JSON text cannot hold a raw U+0000 inside a string). Row values are then stored as parsed,
+   * without the per-value NUL strip of §9 item 13.
+   */
+  nulFree?: boolean;
+}
+
 /**
  * Validate a whole logger body. One bad line refuses the whole request, so a batch is stored whole
  * or not at all (S8).
  */
-export function parseLogRequest(body: unknown): Parsed<NormalizedLog & { nodeKey: string | undefined }> {
+export function parseLogRequest(body: unknown, options: ParseOptions = {}): Parsed<NormalizedLog & { nodeKey: string | undefined }> {
+  const nulFree = options.nulFree === true;
   const r = checkLog(body);
   if (!r.ok) return r;
   const { log_type: logType, data } = r.value;
   if (logType === 'result') {
     const records: ResultRecord[] = [];
     for (let i = 0; i < data.length; i++) {
-      const p = parseResultLine(data[i], `data/${i}`);
+      const p = parseResultLine(data[i], i, nulFree);
       if (!p.ok) return p;
       records.push(p.value);
     }

@@ -171,9 +171,14 @@ export async function startServer(
  * change tables behind the server's back; closed when the test ends.
  */
 export function secondHandle(t: TestContext, srv: TestServer): Kysely<Database> {
-  const { db } = srv.databaseUrl !== undefined ? openPostgres(srv.databaseUrl, { max: 2 }) : openSqlite(join(srv.dataDir, 'mimir.db'));
-  t.after(() => db.destroy());
-  return db;
+  if (srv.databaseUrl !== undefined) {
+    const { db } = openPostgres(srv.databaseUrl, { max: 2 });
+    t.after(() => db.destroy());
+    return db;
+  }
+  const sqlite = openSqlite(join(srv.dataDir, 'mimir.db'));
+  t.after(() => sqlite.close());
+  return sqlite.db;
 }
 
 export interface RawResponse {

@@ -70,12 +70,17 @@ for (const backend of BACKENDS) {
     void it('should skip rows already stored (insert-or-ignore) and report only what it inserted', async (t) => {
       const store = await open(t, backend);
       const h = await hostIn(store, 'dedup');
-      const first = await store.logs.insertResults([resultRow(h, 'a'), resultRow(h, 'b')]);
-      assert.deepEqual([...first].sort(), ['a', 'b']);
+      const first = await store.logs.insertResults([resultRow(h, 'a'), resultRow(h, 'b')], { returnStored: true });
+      assert.deepEqual([...first.stored].sort(), ['a', 'b']);
+      assert.equal(first.count, 2);
       // A resent batch with one new row: only the new row goes in (osquery-protocol.md §4.1).
-      const again = await store.logs.insertResults([resultRow(h, 'a'), resultRow(h, 'b'), resultRow(h, 'c')]);
-      assert.deepEqual([...again], ['c']);
-      assert.equal(await store.logs.countResults(), 3);
+      const again = await store.logs.insertResults([resultRow(h, 'a'), resultRow(h, 'b'), resultRow(h, 'c')], { returnStored: true });
+      assert.deepEqual([...again.stored], ['c']);
+      assert.equal(again.count, 1);
+      // Without RETURNING the count alone says the same.
+      const counted = await store.logs.insertResults([resultRow(h, 'c'), resultRow(h, 'd')]);
+      assert.deepEqual({ count: counted.count, stored: counted.stored.size }, { count: 1, stored: 0 });
+      assert.equal(await store.logs.countResults(), 4);
       // Label membership: adding members twice counts them once.
       const label = await store.labels.insert({ name: 'manual', label_type: 'manual', created_at: T0, updated_at: T0 });
       assert.equal(await store.labels.addMembers(label, [h], T0), 1);
@@ -145,7 +150,7 @@ for (const backend of BACKENDS) {
       await Promise.all(Array.from({ length: 20 }, (_, i) => store.transaction((tx) => tx.hosts.upsertSeen([[h, T0 + i]]))));
       await Promise.all(Array.from({ length: 20 }, (_, i) => store.settings.set('same', i, T0 + i)));
       const stored = await Promise.all(Array.from({ length: 10 }, () => store.transaction((tx) => tx.logs.insertResults([resultRow(h, 'x'), resultRow(h, 'y')]))));
-      assert.equal(stored.reduce((n, s) => n + s.size, 0), 2, 'each row is inserted by exactly one of the racing batches');
+      assert.equal(stored.reduce((n, s) => n + s.count, 0), 2, 'each row is inserted by exactly one of the racing batches');
       assert.equal(await store.logs.countResults(), 2);
       assert.equal(typeof (await store.settings.get('same')), 'number');
       const seen = await store.hosts.seenAt(h);
@@ -204,7 +209,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await store.logs.listResults({})).map((r) => r.dedup).sort(), ['late', 'skewed-new', 'today']);
       assert.equal(await store.logs.countStatuses(), 0);
       // A resent batch still meets its original, partitioned or not.
-      assert.deepEqual([...(await store.logs.insertResults([resultRow(h, 'late', now + 1, secs(daysAgo(4)))]))], []);
+      assert.equal((await store.logs.insertResults([resultRow(h, 'late', now + 1, secs(daysAgo(4)))])).count, 0);
       assert.deepEqual(await store.logs.ensurePartitions(now), 0, 'the partitions ahead already exist');
     });
   });

@@ -69,6 +69,29 @@ void describe('osquery endpoints: malformed input', () => {
     assert.equal((await storedCounts(srv)).results, 1);
   });
 
+  void it('should strip NUL sent as \\u0000 escapes from stored rows, plain and gzip, and store clean bodies as sent (§9 item 13)', async (t) => {
+    // The route skips the per-value NUL strip for bodies whose raw JSON holds no \u0000 (body.ts
+    // isNulFree): both paths must store the same clean rows.
+    const srv = await startServer(t);
+    const key = await enroll(srv);
+    const dirty = { ...resultLine('pack/p/nul', '1'), columns: { path: '/tmp/a\u0000b', 'k\u0000ey': 'v', pid: '1' } };
+    const clean = { ...resultLine('pack/p/clean', '2'), columns: { path: '/tmp/ab', key: 'v', pid: '2' } };
+    for (const gzip of [false, true]) {
+      for (const line of [dirty, clean]) {
+        const body = JSON.stringify({ node_key: key, log_type: 'result', data: [{ ...line, counter: gzip ? 2 : 1 }] });
+        const r = await rawRequest(srv, E.log, { body, gzip });
+        assert.equal(r.status, 200, r.text);
+      }
+    }
+    const rows = await srv.app.store.logs.listResults({ limit: 10 });
+    assert.equal(rows.length, 4);
+    for (const row of rows) {
+      assert.equal(row.columns.includes('\\u0000'), false, row.columns);
+      const columns = JSON.parse(row.columns) as Record<string, string>;
+      assert.deepEqual(columns, row.name === 'pack/p/nul' ? { path: '/tmp/ab', key: 'v', pid: '1' } : { path: '/tmp/ab', key: 'v', pid: '2' });
+    }
+  });
+
   void it('should answer 413 for a gzip bomb, inflating as a stream with a cap (S2)', async (t) => {
     const srv = await startServer(t, { overrides: { limits: { logBody: 64 * 1024, distributedWriteBody: 64 * 1024, otherBody: 16 * 1024 } } });
     const key = await enroll(srv);

@@ -11,7 +11,7 @@ import {
 import { BadRequestError, InvalidNodeKeyError, isDomainError } from '../errors.js';
 import type { HostState } from '../services/host-cache.js';
 import type { OsqueryServices } from './osquery.types.js';
-import { readOsqueryBody, type BodyLimits } from './body.js';
+import { isNulFree, readOsqueryBody, type BodyLimits } from './body.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -190,7 +190,7 @@ export function osqueryRoutes(services: OsqueryServices) {
 
     post(OSQUERY_ENDPOINTS.log, { limits: logLimits, auth: true }, async (req, host) => {
       if (host === undefined) throw new InvalidNodeKeyError('invalid node key');
-      const parsed = parseLogRequest(req.body);
+      const parsed = parseLogRequest(req.body, { nulFree: isNulFree(req.body) });
       if (!parsed.ok) throw new BadRequestError(parsed.error);
       await services.logs.ingest(host, parsed.value, services.now());
       return EMPTY;

@@ -11,6 +11,7 @@ import { stripNul, type NormalizedLog, type ResultRecord, type StatusRecord } fr
 import type { Store } from '../storage/store.js';
 import type { NewResultLog, NewStatusLog } from '../storage/repositories/logs.repository.js';
 import type { NdjsonSink } from './ndjson-sink.js';
+import { LogWriter } from './log-writer.js';
 
 export interface LogHost {
   id: number;
@@ -40,13 +41,16 @@ export interface IngestResult {
 export class LogIngestService {
   /** ECS mappings of pack queries by `pack\u0000query`, refreshed every minute (seed 004 mappings live on pack queries). */
   private ecsCache: { at: number; mappings: Map<string, EcsMapping> } | undefined;
+  private readonly writer: LogWriter;
 
   constructor(
     private readonly store: Store,
     private readonly sinks: { results?: NdjsonSink | undefined; statuses?: NdjsonSink | undefined } = {},
     /** The ECS applier once the queries area has published it (core.hub.applyEcs). */
     private readonly ecs: () => ServiceHub['applyEcs'] = () => undefined,
-  ) {}
+  ) {
+    this.writer = new LogWriter(store);
+  }
 
   /** ECS mappings for the pack queries among `rows` (only consulted when a sink mirrors results). */
   private async ecsMappings(rows: readonly NewResultLog[], now: number): Promise<Map<string, EcsMapping>> {
@@ -93,7 +97,10 @@ export class LogIngestService {
       });
     });
     if (rows.length === 0) return { received: 0, stored: 0 };
-    const stored = await this.store.transaction((tx) => tx.logs.insertResults(rows));
+    // The stored set is asked for only when a sink mirrors it: RETURNING costs SQLite a result row each.
+    const returnStored = this.sinks.results !== undefined;
+    const { count, stored } = await this.writer.write(rows.length, (tx) => tx.logs.insertResults(rows, { returnStored }));
+    if (!returnStored) return { received: rows.length, stored: count };
     // Mirror only what this request stored: a resent line (§1.5, §4.1) is skipped by the
     // dedup index and must not reach the NDJSON file twice either.
     const apply = this.sinks.results !== undefined ? this.ecs() : undefined;
@@ -119,7 +126,7 @@ export class LogIngestService {
         };
       }),
     );
-    return { received: rows.length, stored: stored.size };
+    return { received: rows.length, stored: count };
   }
 
   private async ingestStatuses(host: LogHost, records: readonly StatusRecord[], now: number): Promise<IngestResult> {
@@ -136,7 +143,9 @@ export class LogIngestService {
       dedup: digest([i, s.unixTime, s.severity, s.filename, s.line, s.message]),
     }));
     if (rows.length === 0) return { received: 0, stored: 0 };
-    const stored = await this.store.transaction((tx) => tx.logs.insertStatuses(rows));
+    const returnStored = this.sinks.statuses !== undefined;
+    const { count, stored } = await this.writer.write(rows.length, (tx) => tx.logs.insertStatuses(rows, { returnStored }));
+    if (!returnStored) return { received: rows.length, stored: count };
     this.sinks.statuses?.write(
       clean.filter((_, i) => stored.has(rows[i]?.dedup ?? '')).map((s) => ({
         '@timestamp': new Date(s.unixTime * 1000).toISOString(),
@@ -148,6 +157,6 @@ export class LogIngestService {
         version: s.version,
       })),
     );
-    return { received: rows.length, stored: stored.size };
+    return { received: rows.length, stored: count };
   }
 }

@@ -28,9 +28,10 @@ interface Fixture {
 async function open(t: TestContext): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'mimir-config-'));
   const store = await openStore({ dataDir: dir });
-  const { db } = openSqlite(join(dir, 'mimir.db'));
+  const sqlite = openSqlite(join(dir, 'mimir.db'));
+  const { db } = sqlite;
   t.after(async () => {
-    await db.destroy();
+    await sqlite.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -67,26 +67,26 @@ export interface StoreOptions {
   poolSize?: number | undefined;
 }
 
-function wrap(db: Kysely<Database>, dialect: DialectHelpers): Store {
+function wrap(db: Kysely<Database>, dialect: DialectHelpers, close: () => Promise<void>): Store {
   return {
     ...repositories(db, dialect),
     dialect,
     transaction: (fn) => db.transaction().execute((trx) => fn(repositories(trx, dialect))),
-    close: () => db.destroy(),
+    close,
   };
 }
 
-async function migrated(db: Kysely<Database>, dialect: DialectHelpers): Promise<Store> {
+async function migrated(db: Kysely<Database>, dialect: DialectHelpers, close: () => Promise<void> = () => db.destroy()): Promise<Store> {
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>, dialect);
     // PostgreSQL: today's log partitions exist even after a long downtime (the leader's hourly
     // job keeps them ahead while running).
     await dialect.logPartitions.ensurePartitions(db as unknown as Kysely<unknown>, Date.now());
   } catch (err) {
-    await db.destroy();
+    await close();
     throw err;
   }
-  return wrap(db, dialect);
+  return wrap(db, dialect, close);
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
@@ -102,5 +102,6 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   let file = join(opts.dataDir, 'mimir.db');
   if (url.startsWith('sqlite:')) file = url.slice('sqlite:'.length).replace(/^\/\//, '');
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  return migrated(openSqlite(file).db, sqliteHelpers);
+  const sqlite = openSqlite(file);
+  return migrated(sqlite.db, sqliteHelpers, sqlite.close);
 }

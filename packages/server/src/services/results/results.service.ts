@@ -10,6 +10,7 @@ import type { ResultFilter, ResultPosition } from '../../storage/repositories/re
 import { decodeCursor, encodeCursor } from '../../storage/sql-helpers.js';
 import type { Store } from '../../storage/store.js';
 import type { EcsMapping, ServiceHub } from '../contracts.js';
+import { splitPackQueryName } from '../log-ingest.service.js';
 
 export interface ResultQuery {
   packId?: number | undefined;
@@ -117,10 +118,16 @@ export class ResultsService {
     if (q.sinceMs !== undefined && q.untilMs !== undefined && q.untilMs <= q.sinceMs) {
       throw new ValidationError('empty time range', [{ path: '/until', message: 'until must be after since' }]);
     }
+    // A name filter also filters on the pack and query it splits into (stored rows carry both,
+    // log-ingest.service.ts): the (pack, query, unix_time) index then serves it, with no index of
+    // its own on name to keep up at every insert (migration 0011).
+    const split = q.name === undefined ? undefined : splitPackQueryName(q.name);
     return {
       pack,
       query: q.query,
       name: q.name,
+      packOfName: split?.pack,
+      queryOfName: split?.query,
       hostId: q.hostId,
       action: q.action,
       since: q.sinceMs === undefined ? undefined : Math.ceil(q.sinceMs / 1000),

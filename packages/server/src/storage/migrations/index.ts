@@ -10,6 +10,7 @@ import * as m0007 from './0007-updates.js';
 import * as m0008 from './0008-host-search.js';
 import * as m0009 from './0009-agents.js';
 import * as m0010 from './0010-log-partitions.js';
+import * as m0011 from './0011-log-indexes.js';
 
 interface MigrationModule {
   up(db: Kysely<unknown>, d: DialectHelpers): Promise<void>;
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, MigrationModule> = {
   '0008-host-search': m0008,
   '0009-agents': m0009,
   '0010-log-partitions': m0010,
+  '0011-log-indexes': m0011,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -115,9 +115,69 @@ function sortExpr(column: HostSortColumn): RawBuilder<unknown> {
 }
 
 export function createHostQueryRepository(db: Kysely<Database>, dialect: DialectHelpers) {
+  /**
+   * Sorted by last seen, in two parts with the same order as `coalesce(seen_at, 0), id`: hosts
+   * with a host_seen row, walked from the (seen_at, host_id) index, and hosts never seen (seen_at
+   * 0, by id). Sorting the joined coalesce() made SQLite fetch and sort every host the filters
+   * matched (150–500 ms at 100k hosts, bench scenario 6). `CROSS JOIN` makes SQLite keep host_seen
+   * as the outer loop, so a page stops after `limit` matches; PostgreSQL plans it as the inner
+   * join it is.
+   */
+  async function listBySeen(filter: HostQueryFilter, keyset: HostKeyset): Promise<HostListRow[]> {
+    const after = keyset.after;
+    const afterSeen = after === undefined ? undefined : Number(after.value);
+    const seenPart = (limit: number, from: { value: number; id: number } | undefined) => {
+      let q = db
+        .selectFrom('host_seen')
+        .crossJoin('hosts')
+        .innerJoin('groups', 'groups.id', 'hosts.group_id')
+        .whereRef('hosts.id', '=', 'host_seen.host_id')
+        .where((eb) => eb.and(conditions(eb, filter, dialect)))
+        .selectAll('hosts')
+        .select([sql<string>`${sql.ref('groups.name')}`.as('group_name'), sql<number | string>`${sql.ref('host_seen.seen_at')}`.as('seen_at')])
+        .orderBy('host_seen.seen_at', keyset.desc ? 'desc' : 'asc')
+        .orderBy('host_seen.host_id', keyset.desc ? 'desc' : 'asc')
+        .limit(limit);
+      if (from !== undefined) {
+        const row = sql`(${sql.ref('host_seen.seen_at')}, ${sql.ref('host_seen.host_id')})`;
+        q = q.where(keyset.desc ? sql<SqlBool>`${row} < (${from.value}, ${from.id})` : sql<SqlBool>`${row} > (${from.value}, ${from.id})`);
+      }
+      return q.execute();
+    };
+    const unseenPart = (limit: number, fromId: number | undefined) => {
+      let q = db
+        .selectFrom('hosts')
+        .innerJoin('groups', 'groups.id', 'hosts.group_id')
+        .leftJoin('host_seen', 'host_seen.host_id', 'hosts.id')
+        .where('host_seen.host_id', 'is', null)
+        .where((eb) => eb.and(conditions(eb, filter, dialect)))
+        .selectAll('hosts')
+        .select([sql<string>`${sql.ref('groups.name')}`.as('group_name'), sql<number>`0`.as('seen_at')])
+        .orderBy('hosts.id', keyset.desc ? 'desc' : 'asc')
+        .limit(limit);
+      if (fromId !== undefined) q = q.where('hosts.id', keyset.desc ? '<' : '>', fromId);
+      return q.execute();
+    };
+    const rows: Array<Awaited<ReturnType<typeof seenPart>>[number]> = [];
+    const inUnseen = afterSeen !== undefined && afterSeen <= 0;
+    if (keyset.desc) {
+      // Seen hosts, newest first, then the never seen.
+      if (!inUnseen) rows.push(...(await seenPart(keyset.limit, after === undefined ? undefined : { value: afterSeen ?? 0, id: after.id })));
+      if (rows.length < keyset.limit) rows.push(...(await unseenPart(keyset.limit - rows.length, inUnseen ? after?.id : undefined)));
+    } else {
+      // Never seen first (seen_at 0), then seen hosts, oldest first.
+      if (after === undefined || inUnseen) rows.push(...(await unseenPart(keyset.limit, after?.id)));
+      if (rows.length < keyset.limit) {
+        rows.push(...(await seenPart(keyset.limit - rows.length, after === undefined || inUnseen ? undefined : { value: afterSeen ?? 0, id: after.id })));
+      }
+    }
+    return rows.map((r) => ({ ...r, seen_at: Number(r.seen_at) }));
+  }
+
   return {
     /** One keyset page: ORDER BY (sort column, id), resuming after the cursor's (value, id). */
     async list(filter: HostQueryFilter, keyset: HostKeyset): Promise<HostListRow[]> {
+      if (keyset.column === 'seen') return listBySeen(filter, keyset);
       const expr = sortExpr(keyset.column);
       const dir = keyset.desc ? sql`desc` : sql`asc`;
       let q = db

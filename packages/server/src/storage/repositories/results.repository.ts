@@ -15,6 +15,9 @@ export interface ResultFilter {
   pack?: string | undefined;
   query?: string | undefined;
   name?: string | undefined;
+  /** The pack and query a `name` filter splits into: the index that serves a name filter. */
+  packOfName?: string | undefined;
+  queryOfName?: string | undefined;
   hostId?: number | undefined;
   action?: string | undefined;
   /** unix_time (seconds) bounds: since inclusive, until exclusive. */
@@ -51,6 +54,8 @@ export function createResultsRepository(db: Kysely<Database>) {
       if (f.pack !== undefined) q = q.where('r.pack', '=', f.pack);
       if (f.query !== undefined) q = q.where('r.query', '=', f.query);
       if (f.name !== undefined) q = q.where('r.name', '=', f.name);
+      if (f.packOfName !== undefined) q = q.where('r.pack', '=', f.packOfName);
+      if (f.queryOfName !== undefined) q = q.where('r.query', '=', f.queryOfName);
       if (f.hostId !== undefined) q = q.where('r.host_id', '=', f.hostId);
       if (f.action !== undefined) q = q.where('r.action', '=', f.action);
       if (f.since !== undefined) q = q.where('r.unix_time', '>=', f.since);

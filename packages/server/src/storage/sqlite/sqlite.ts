@@ -4,10 +4,13 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from '../schema.js';
+import { WalCheckpointer } from './checkpointer.js';
 
 export interface SqliteHandle {
   db: Kysely<Database>;
   raw: BetterSqlite3.Database;
+  /** Stop the checkpoint worker, then close the connection (prefer this to `db.destroy()`). */
+  close: () => Promise<void>;
 }
 
 /**
@@ -15,10 +18,13 @@ export interface SqliteHandle {
  * few hundred by SQL text. Check-ins repeat the same handful of statements, so this removes the
  * prepare cost from the hot path.
  */
-function withStatementCache(raw: BetterSqlite3.Database, max = 512): SqliteDatabase {
+function withStatementCache(raw: BetterSqlite3.Database, onClose: () => void, max = 512): SqliteDatabase {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
-    close: () => raw.close(),
+    close: () => {
+      onClose();
+      raw.close();
+    },
     prepare(sql: string): SqliteStatement {
       let stmt = cache.get(sql);
       if (stmt === undefined) {
@@ -34,7 +40,7 @@ function withStatementCache(raw: BetterSqlite3.Database, max = 512): SqliteDatab
   };
 }
 
-export function openSqlite(file: string): SqliteHandle {
+export function openSqlite(file: string, onCheckpointError: (message: string) => void = (m) => process.emitWarning(m)): SqliteHandle {
   const raw = new BetterSqlite3(file);
   // WAL lets readers run while the single writer commits. synchronous=NORMAL is durable against
   // process crashes (what acknowledged osquery data must survive); only an OS crash/power loss can
@@ -45,6 +51,17 @@ export function openSqlite(file: string): SqliteHandle {
   raw.pragma('busy_timeout = 5000');
   raw.pragma('cache_size = -65536');
   raw.pragma('temp_store = MEMORY');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-  return { db, raw };
+  // A WAL file that grew under a burst is cut back once checkpointed.
+  raw.pragma('journal_size_limit = 67108864');
+  const checkpointer = file === '' || file === ':memory:' ? undefined : new WalCheckpointer(raw, file, 1000, onCheckpointError);
+  // db.destroy() alone still stops the worker, without waiting for it.
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw, () => void checkpointer?.stop()) }) });
+  return {
+    db,
+    raw,
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
+  };
 }
