@@ -19,6 +19,28 @@ function busyTicks(): number | undefined {
   }
 }
 
+/**
+ * Steal ticks (time the hypervisor ran something else while this VM wanted a CPU) and all ticks,
+ * machine-wide, from /proc/stat; undefined where /proc is unavailable. A window's steal share
+ * tells whether every process of the benchmark was paused at once, which no per-process measure
+ * (CPU used, run-queue wait) shows.
+ */
+export function stealTicks(): { steal: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { steal: f[7] ?? 0, total: f.reduce((a, b) => a + b, 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Steal as a percent of all CPU time between two stealTicks() readings (null without /proc). */
+export function stealPercent(a: ReturnType<typeof stealTicks>, b: ReturnType<typeof stealTicks>): number | null {
+  if (a === undefined || b === undefined || b.total <= a.total) return null;
+  return Math.round(((b.steal - a.steal) / (b.total - a.total)) * 1000) / 10;
+}
+
 /** utime+stime (ticks) of this process and its descendants, per pid. */
 function ourTicks(): Map<number, number> {
   const parent = new Map<number, number>();

@@ -154,11 +154,11 @@ export function writeReport(dir: string, r: BenchReport): { md: string; json: st
     return [
       `The simulator (\`npm run loadsim\`, own process) grows the fleet step by step; hosts share ${c.connections === 0 ? 'nothing (one connection each)' : `${c.connections.toLocaleString('en-US')} kept-alive connections`}; distributed interval ${c.distributedIntervalSec} s, logs 10 s, config 60 s. Each step: all hosts started, one interval to settle, then a measured window.`,
       '',
-      '| hosts | req/s | polls/s (expected) | read p50/p99 ms | write p99 | log p99 | config p99 | errors % | server CPU % | server starved % | loop delay p99/max ms | CPU µs/req | est. hosts/core | server RSS MiB | sim CPU % | sim RSS MiB | sim lag p99 ms | result |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| hosts | req/s | polls/s (expected) | read p50/p99 ms | write p99 | log p99 | config p99 | errors % | server CPU % | server starved % | VM steal % | loop delay p99/max ms | CPU µs/req | est. hosts/core | server RSS MiB | sim CPU % | sim RSS MiB | sim lag p99 ms | result |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...steps.map((s) => {
         const e = s.endpoints;
-        return `| ${n(s.hosts)} | ${n(s.rps)} | ${n(s.pollRps)} (${n(s.expectedRps)}) | ${n(e['distributed/read']?.p50Ms, 1)}/${n(e['distributed/read']?.p99Ms, 1)} | ${n(e['distributed/write']?.p99Ms, 1)} | ${n(e.log?.p99Ms, 1)} | ${n(e.config?.p99Ms, 1)} | ${n(s.errorRate * 100, 2)} | ${n(s.serverCpuPercent)} | ${n(s.serverStarvedPercent)} | ${n(s.serverLoopDelayP99Ms)}/${n(s.serverLoopDelayMaxMs)} | ${n(s.serverCpuUsPerRequest)} | ${n(s.hostsPerCoreEstimate)} | ${n(s.serverRssMiB)} | ${n(s.simCpuPercent)} | ${n(s.simRssMiB)} | ${n(s.simLagP99Ms)} | ${s.sustained ? 'sustained' : `not sustained (${s.limitedBy}): ${s.reason}`} |`;
+        return `| ${n(s.hosts)} | ${n(s.rps)} | ${n(s.pollRps)} (${n(s.expectedRps)}) | ${n(e['distributed/read']?.p50Ms, 1)}/${n(e['distributed/read']?.p99Ms, 1)} | ${n(e['distributed/write']?.p99Ms, 1)} | ${n(e.log?.p99Ms, 1)} | ${n(e.config?.p99Ms, 1)} | ${n(s.errorRate * 100, 2)} | ${n(s.serverCpuPercent)} | ${n(s.serverStarvedPercent)} | ${n(s.machineStealPercent, 1)} | ${n(s.serverLoopDelayP99Ms)}/${n(s.serverLoopDelayMaxMs)} | ${n(s.serverCpuUsPerRequest)} | ${n(s.hostsPerCoreEstimate)} | ${n(s.serverRssMiB)} | ${n(s.simCpuPercent)} | ${n(s.simRssMiB)} | ${n(s.simLagP99Ms)} | ${s.sustained ? 'sustained' : `not sustained (${s.limitedBy}): ${s.reason}`} |`;
       }),
       '',
       ...steps.filter((s) => s.serverStalls.length > 0).flatMap((s) => [
@@ -170,7 +170,7 @@ export function writeReport(dir: string, r: BenchReport): { md: string; json: st
         ...s.serverStalls.map((x) => `| \`${x.what.replace(/\|/g, '\\|')}\` | ${x.count} | ${n(x.totalMs)} | ${n(x.maxMs)} |`),
       ]),
       '',
-      `Most hosts sustained: **${n(c.maxSustainedHosts)}**. "est. hosts/core" scales the step's host count by the server CPU it used (linear, so an estimate, not a measurement): it tells what the server would carry with a whole core to itself, whatever else ran on the machine. "server starved %" is the share of the window the server's event loop was ready to run but waiting for a CPU taken by other processes (Linux schedstat).`,
+      `Most hosts sustained: **${n(c.maxSustainedHosts)}**. "est. hosts/core" scales the step's host count by the server CPU it used (linear, so an estimate, not a measurement): it tells what the server would carry with a whole core to itself, whatever else ran on the machine. "server starved %" is the share of the window the server's event loop was ready to run but waiting for a CPU taken by other processes (Linux schedstat). "VM steal %" is the share of all CPU time the hypervisor gave to something else (/proc/stat): every process here, server and simulator alike, waits then.`,
       '',
       `![p99 vs hosts](${p99})`,
       '',

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { ENDPOINTS, Histogram, type EndpointData, type EndpointName, type FleetSnapshot } from '@mimir/loadsim';
 import { ApiClient, routeExists } from '../lib/api.js';
 import { Child } from '../lib/child.js';
+import { stealPercent, stealTicks } from '../lib/machine-load.js';
 import { cpuPercent, r1, r2, sleep, acquireMimir, type BenchSettings, type MimirServer, type Verdict } from '../lib/context.js';
 import type { Usage } from '../lib/protocol.js';
 
@@ -47,6 +48,8 @@ export interface CapacityStep {
   serverLoopDelayMaxMs: number | null;
   /** Share of the window the server's event loop was runnable but waiting for a CPU (other work). */
   serverStarvedPercent: number | null;
+  /** Hypervisor steal over the window, machine-wide: every process on the VM paused at once. */
+  machineStealPercent: number | null;
   /** What held the server's event loop ≥ 20 ms in the window (SQL statements, GC pauses). */
   serverStalls: Array<{ what: string; count: number; totalMs: number; maxMs: number }>;
   simCpuPercent: number;
@@ -243,11 +246,13 @@ export async function capacity(s: BenchSettings): Promise<CapacityResult> {
       while ((snaps.latest?.hosts.started ?? 0) < hosts && Date.now() < startDeadline) await sleep(500);
       const started = snaps.latest?.hosts.started ?? 0;
       await sleep(p.settleMs);
+      const steal0 = stealTicks();
       const u0: Usage = await srv.usage();
       const from = Date.now();
       await sleep(p.windowMs);
       const to = Date.now();
       const u1: Usage = await srv.usage();
+      const steal1 = stealTicks();
       // Let the summary that closes the window arrive.
       await sleep(s.tiny ? 1_200 : 5_500);
       const w = mergeWindow(snaps.between(from, to + (s.tiny ? 1_000 : 5_000)));
@@ -289,7 +294,8 @@ export async function capacity(s: BenchSettings): Promise<CapacityResult> {
         serverRssMiB: r1(u1.memory.rss / 1024 ** 2), serverHeapMiB: r1(u1.memory.heapUsed / 1024 ** 2),
         serverLoopDelayP99Ms: u1.loopDelay !== undefined ? r1(u1.loopDelay.p99Ms) : null, serverLoopDelayMaxMs: u1.loopDelay !== undefined ? r1(u1.loopDelay.maxMs) : null,
         serverStalls: u1.stalls ?? [],
-        serverStarvedPercent: u0.runQueueWaitMs !== undefined && u1.runQueueWaitMs !== undefined ? r1(((u1.runQueueWaitMs - u0.runQueueWaitMs) / Math.max(1, u1.at - u0.at)) * 100) : null, simCpuPercent: r1(w.cpu), simRssMiB: snaps.latest?.rssMiB ?? 0,
+        serverStarvedPercent: u0.runQueueWaitMs !== undefined && u1.runQueueWaitMs !== undefined ? r1(((u1.runQueueWaitMs - u0.runQueueWaitMs) / Math.max(1, u1.at - u0.at)) * 100) : null, machineStealPercent: stealPercent(steal0, steal1),
+        simCpuPercent: r1(w.cpu), simRssMiB: snaps.latest?.rssMiB ?? 0,
         simLagP99Ms: Number.isFinite(lagP99) ? r1(lagP99) : null, sustained, limitedBy, reason: sustained ? 'sustained' : problems.join('; '),
       };
       steps.push(step);
