@@ -45,7 +45,8 @@ export async function openConsole(browser: Browser, srv: TestServer, path = '/',
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    // Name the resource of a failed load: Chromium's message alone does not say which request failed.
+    if (m.type() === 'error') problems.push(`console: ${m.text()}${m.location().url !== '' ? ` (${m.location().url})` : ''}`);
   });
   await page.goto(path);
   return { page, problems };

@@ -61,6 +61,10 @@ describe('console: live results at volume', () => {
     assert.ok(csvHref !== null);
     const csv = await page.evaluate(async (href) => (await fetch(href)).text(), csvHref);
     assert.equal(csv.trim().split('\n').length, HOSTS * ROWS_PER_HOST + 1);
-    assert.deepEqual(problems.filter((p) => !p.includes('status of 401')), []);
+    // The result stream is an EventSource: a dropped connection is retried by the browser and the
+    // page resumes after the last complete answer (useLiveStream.ts), which the checks above saw
+    // whole. Chromium still logs the failed attempt; only that is tolerated, for the stream only.
+    const streamRetry = (p: string) => p.includes('net::ERR_') && p.includes(`/live-queries/${lq.id}/stream`);
+    assert.deepEqual(problems.filter((p) => !p.includes('status of 401') && !streamRetry(p)), []);
   });
 });
