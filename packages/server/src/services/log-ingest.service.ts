@@ -98,14 +98,14 @@ export class LogIngestService {
     });
     if (rows.length === 0) return { received: 0, stored: 0 };
     // The stored set is asked for only when a sink mirrors it: RETURNING costs SQLite a result row each.
-    const returnStored = this.sinks.results !== undefined;
-    const { count, stored } = await this.writer.write(rows.length, (tx) => tx.logs.insertResults(rows, { returnStored }));
-    if (!returnStored) return { received: rows.length, stored: count };
+    const sink = this.sinks.results;
+    const { count, stored } = await this.writer.write(rows.length, (tx) => tx.logs.insertResults(rows, { returnStored: sink !== undefined }));
+    if (sink === undefined) return { received: rows.length, stored: count };
     // Mirror only what this request stored: a resent line (§1.5, §4.1) is skipped by the
     // dedup index and must not reach the NDJSON file twice either.
-    const apply = this.sinks.results !== undefined ? this.ecs() : undefined;
+    const apply = this.ecs();
     const mappings = apply !== undefined ? await this.ecsMappings(rows, now) : undefined;
-    this.sinks.results?.write(
+    sink.write(
       rows.filter((r) => stored.has(r.dedup)).map((r) => {
         const columns = JSON.parse(r.columns) as Record<string, unknown>;
         const mapping = mappings?.get(`${r.pack ?? ''}\u0000${r.query ?? ''}`);
@@ -143,10 +143,10 @@ export class LogIngestService {
       dedup: digest([i, s.unixTime, s.severity, s.filename, s.line, s.message]),
     }));
     if (rows.length === 0) return { received: 0, stored: 0 };
-    const returnStored = this.sinks.statuses !== undefined;
-    const { count, stored } = await this.writer.write(rows.length, (tx) => tx.logs.insertStatuses(rows, { returnStored }));
-    if (!returnStored) return { received: rows.length, stored: count };
-    this.sinks.statuses?.write(
+    const sink = this.sinks.statuses;
+    const { count, stored } = await this.writer.write(rows.length, (tx) => tx.logs.insertStatuses(rows, { returnStored: sink !== undefined }));
+    if (sink === undefined) return { received: rows.length, stored: count };
+    sink.write(
       clean.filter((_, i) => stored.has(rows[i]?.dedup ?? '')).map((s) => ({
         '@timestamp': new Date(s.unixTime * 1000).toISOString(),
         host: { id: host.id, identifier: host.identifier, hostname: host.hostname },
