@@ -4,6 +4,7 @@
  * reach its CDN here), and stand-in osqueryd hosts. Screenshots land in .test-artifacts/screenshots
  * (git-ignored) so the pages can be looked at after a run.
  */
+import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -19,9 +20,21 @@ export const SCREENSHOT_DIR = join(ROOT, '.test-artifacts', 'screenshots');
 /** Flags from the machine notes: without the background-networking ones Chromium keeps dialling out. */
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
-export async function launchBrowser(t: TestContext): Promise<Browser> {
+/**
+ * Chromium trusts exactly the test server's key, as an operator who imported the server's CA
+ * would: the TLS handshake succeeds. Playwright's `ignoreHTTPSErrors` instead lets every handshake
+ * fail on the unknown CA (the server logs "alert certificate unknown", ~10 per page load) and then
+ * reconnects; on a loaded machine that dance made Chromium give up on a stylesheet or script with
+ * net::ERR_TOO_MANY_RETRIES, and the console rendered unstyled.
+ */
+function trustFlag(srv: Pick<TestServer, 'cert'>): string {
+  const spki = new X509Certificate(srv.cert).publicKey.export({ type: 'spki', format: 'der' });
+  return `--ignore-certificate-errors-spki-list=${createHash('sha256').update(spki).digest('base64')}`;
+}
+
+export async function launchBrowser(t: TestContext, srv: Pick<TestServer, 'cert'>): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does)`);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, trustFlag(srv)], headless: true });
   t.after(() => browser.close());
   return browser;
 }
@@ -39,8 +52,8 @@ export interface ConsolePage {
 }
 
 export async function openConsole(browser: Browser, srv: TestServer, path = '/', viewport = { width: 1440, height: 900 }): Promise<ConsolePage> {
-  // The server's certificate comes from its own per-test CA; the test trusts it like an operator would.
-  const context = await browser.newContext({ baseURL: `https://127.0.0.1:${srv.port}`, ignoreHTTPSErrors: true, viewport });
+  // The browser trusts the server's key (launchBrowser), so no certificate errors are ignored here.
+  const context = await browser.newContext({ baseURL: `https://127.0.0.1:${srv.port}`, viewport });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));

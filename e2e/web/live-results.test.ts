@@ -26,7 +26,7 @@ describe('console: live results at volume', () => {
         return { status: 0, message: '', rows };
       },
     });
-    const browser = await launchBrowser(t);
+    const browser = await launchBrowser(t, srv);
     const { page, problems } = await openConsole(browser, srv);
     await setupAdmin(page);
 

@@ -32,7 +32,7 @@ async function bearer(srv: TestServer, token: string, path: string): Promise<num
 describe('console: settings', () => {
   it('manages users, tokens, enroll secrets, Time & Display, osquery options and retention', async (t) => {
     const srv = await consoleServer(t);
-    const browser = await launchBrowser(t);
+    const browser = await launchBrowser(t, srv);
     const { page, problems } = await openConsole(browser, srv);
     await setupAdmin(page);
 
@@ -227,7 +227,7 @@ describe('console: settings', () => {
 
   it('shows read-only users only their tokens and Time & Display, read-only', async (t) => {
     const srv = await consoleServer(t);
-    const browser = await launchBrowser(t);
+    const browser = await launchBrowser(t, srv);
     const first = await openConsole(browser, srv);
     await setupAdmin(first.page);
     const viewer = await apiUser(srv, 'readonly', 'viewer@example.com');

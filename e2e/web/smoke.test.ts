@@ -9,7 +9,7 @@ import { ADMIN, consoleServer, launchBrowser, openConsole, screenshot, setupAdmi
 describe('console: setup and sign-in', () => {
   it('creates the first admin, signs out and in, and handles an expired session', async (t) => {
     const srv = await consoleServer(t);
-    const browser = await launchBrowser(t);
+    const browser = await launchBrowser(t, srv);
     const { page, problems } = await openConsole(browser, srv);
 
     await page.getByRole('heading', { name: 'Welcome to Mimir' }).waitFor();

@@ -38,7 +38,7 @@ describe('console: Test configuration and manual label members', () => {
       intervalMs: 300,
       wrapEngine: (engine) => (sql) => (sql.includes(MARKER) ? { status: 0, message: '', rows: [{ username: MARKER, uid: '4242' }] } : engine(sql)),
     });
-    const browser = await launchBrowser(t);
+    const browser = await launchBrowser(t, srv);
     const { page, problems } = await openConsole(browser, srv);
     await setupAdmin(page);
     const admin = await apiUser(srv, 'admin');

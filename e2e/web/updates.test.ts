@@ -74,7 +74,7 @@ async function startWithKey(t: Parameters<typeof consoleServer>[0]): Promise<{ s
 describe('console: Osquery Updates (seed 000)', () => {
   it('registers, approves, rolls out 1%, guards delete, pauses and deletes, with the seed\'s texts and toasts', async (t) => {
     const { srv, signer } = await startWithKey(t);
-    const browser = await launchBrowser(t);
+    const browser = await launchBrowser(t, srv);
     const { page, problems } = await openConsole(browser, srv);
     await setupAdmin(page);
     // After setup: with an admin already present the console would offer sign-in instead.
@@ -221,7 +221,7 @@ describe('console: Osquery Updates (seed 000)', () => {
 describe('console: Agent Updates (seed 000 sibling)', () => {
   it('offers the 0/10/25/50/100 dial and saves each click', async (t) => {
     const { srv, signer } = await startWithKey(t);
-    const browser = await launchBrowser(t);
+    const browser = await launchBrowser(t, srv);
     const { page, problems } = await openConsole(browser, srv);
     await setupAdmin(page);
     // After setup: with an admin already present the console would offer sign-in instead.
@@ -259,7 +259,7 @@ describe('console: Agent Updates (seed 000 sibling)', () => {
 describe('console: updates panels are admin only', () => {
   it('hides both panels from operators and read-only users, whose API calls get 403', async (t) => {
     const { srv } = await startWithKey(t);
-    const browser = await launchBrowser(t);
+    const browser = await launchBrowser(t, srv);
     const first = await openConsole(browser, srv);
     await setupAdmin(first.page);
     for (const role of ['operator', 'readonly'] as const) {

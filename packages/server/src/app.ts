@@ -3,11 +3,12 @@
  * osquery surface, jobs. It never opens a port: main.ts (or a test) calls `listen`.
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { Server as HttpsServer } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import { OSQUERY_API_PREFIX } from '@mimir/osquery-protocol';
 import type { Logger } from './logger.js';
-import { osqueryRoutes } from './osquery/osquery.routes.js';
+import { createOsqueryHandler, osqueryNotFound } from './osquery/osquery.handler.js';
 import type { OsqueryServices } from './osquery/osquery.types.js';
 import { CarveService } from './services/carves/carve.service.js';
 import { DistributedService } from './services/distributed.service.js';
@@ -134,22 +135,31 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
       now,
     };
 
-    const fastifyOpts = {
+    // The osquery endpoints are answered before Fastify sees the request (osquery.handler.ts says why).
+    const osquery = createOsqueryHandler(services, log);
+    const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+        if (!osquery.handle(req, res)) fastifyHandler(req, res);
+      };
+      const server = opts.https !== undefined ? createHttpsServer({ ...opts.https, minVersion: 'TLSv1.2' }, onRequest) : createHttpServer(onRequest);
+      // osquery keeps one connection per host for up to an hour (--tls_session_timeout=3600): keep
+      // idle sockets longer than the check-in intervals so each check-in skips a TLS handshake.
+      server.keepAliveTimeout = 120_000;
+      server.requestTimeout = 60_000;
+      return server as HttpsServer;
+    };
+    const fastify = Fastify<HttpsServer>({
       loggerInstance: log,
       // Per-request logs at 10k+ check-ins/s would drown everything else; errors are still logged.
       logController: new LogController({ disableRequestLogging: true }),
-      // osquery keeps one connection per host for up to an hour (--tls_session_timeout=3600): keep
-      // idle sockets longer than the check-in intervals so each check-in skips a TLS handshake.
-      keepAliveTimeout: 120_000,
-      requestTimeout: 60_000,
+      serverFactory,
       return503OnClosing: true,
-      forceCloseConnections: 'idle' as const,
-    };
-    const fastify = (
-      opts.https !== undefined
-        ? Fastify<HttpsServer>({ ...fastifyOpts, https: { ...opts.https, minVersion: 'TLSv1.2' } })
-        : Fastify(fastifyOpts)
-    ) as unknown as FastifyInstance;
+      forceCloseConnections: 'idle',
+    }) as unknown as FastifyInstance;
+    fastify.addHook('preClose', (done) => {
+      osquery.close();
+      done();
+    });
 
     const hub: ServiceHub = {};
     const auth = new AuthService(store, {
@@ -207,7 +217,7 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
       },
     });
     await fastify.register(swaggerUi, { routePrefix: '/api/docs' });
-    await fastify.register(osqueryRoutes(services), { prefix: OSQUERY_API_PREFIX });
+    await fastify.register(osqueryNotFound, { prefix: OSQUERY_API_PREFIX });
     await fastify.register(apiPlugin(core), { prefix: '/api/v1' });
     await fastify.register(binaryRoutes(core), { prefix: OSQUERY_API_PREFIX });
     const clusterNow = cluster;

@@ -28,6 +28,8 @@ export interface TestServer {
   /** `127.0.0.1:<port>` — what osquery's --tls_hostname would be. */
   tlsHostname: string;
   ca: string;
+  /** The PEM certificate chain the server presents (its leaf first). */
+  cert: string;
   dataDir: string;
   /** Set when the server runs on PostgreSQL. */
   databaseUrl: string | undefined;
@@ -159,6 +161,7 @@ export async function startServer(
     port: addr.port,
     tlsHostname: `127.0.0.1:${addr.port}`,
     ca: readFileSync(tls.caPath ?? '', 'utf8'),
+    cert: tls.cert,
     dataDir,
     databaseUrl: opts.overrides?.databaseUrl ?? pgDb?.url,
     secret: app.defaultSecret,

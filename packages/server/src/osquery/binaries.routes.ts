@@ -9,6 +9,7 @@ import { AgentsService } from '../services/agents/agents.service.js';
 import type { HostState } from '../services/host-cache.js';
 import { headerAgentKey, registerAgentRoutes } from './agent.routes.js';
 import { readOsqueryBody, type BodyLimits } from './body.js';
+import { headerNodeKey } from './osquery.handler.js';
 
 /** An update check is a few short strings. */
 const CHECK_LIMITS: BodyLimits = { raw: 64 * 1024, inflated: 64 * 1024 };
@@ -52,13 +53,6 @@ function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyRe
   return reply.code(status).header('content-type', JSON_TYPE).send(JSON.stringify(body));
 }
 
-/** `Authorization: NodeKey <k>` (osquery ≥ 5.23 sends it; the Mimir agent always does). */
-function headerNodeKey(req: FastifyRequest): string | undefined {
-  const h = req.headers.authorization;
-  if (h === undefined) return undefined;
-  const m = /^NodeKey\s+(.*)$/i.exec(h.trim());
-  return m === null ? undefined : (m[1] ?? '').trim();
-}
 
 function str(body: Record<string, unknown>, key: string): string {
   const v = body[key];
@@ -99,7 +93,7 @@ export function binaryRoutes(core: CoreServices) {
 
     /** Header auth before the body is read; downloads accept nothing else. */
     const authHeader = async (req: FastifyRequest): Promise<void> => {
-      const key = headerNodeKey(req);
+      const key = headerNodeKey(req.headers);
       if (key === undefined) return;
       const host = await core.cache.authenticate(key);
       if (host === undefined) throw new InvalidNodeKeyError('invalid node key');
@@ -131,7 +125,7 @@ export function binaryRoutes(core: CoreServices) {
       if (fromBody?.includes('\u0000') === true) throw new InvalidNodeKeyError('invalid node key');
       let host: HostState | undefined = req.updateHost;
       if (host === undefined) host = fromBody !== undefined && fromBody !== '' ? await core.cache.authenticate(fromBody) : undefined;
-      else if (fromBody !== undefined && fromBody !== '' && fromBody !== headerNodeKey(req)) host = undefined;
+      else if (fromBody !== undefined && fromBody !== '' && fromBody !== headerNodeKey(req.headers)) host = undefined;
       if (host === undefined) throw new InvalidNodeKeyError('invalid node key');
       // No cache.touch: "last seen" (online status) stays osquery's own check-ins; the check is recorded with its time.
       const autoUpdate = body['autoUpdate'];

@@ -40,6 +40,11 @@ function readAll(stream: NodeJS.ReadableStream & { destroy(err?: Error): void },
       resolve(Buffer.concat(chunks, size));
     });
     stream.on('error', (err: Error) => fail(err));
+    // A client that goes away mid-body must not leave this promise (and its chunks) pending forever.
+    // 'close' also follows every normal 'end': build the error (and its stack) only when it is one.
+    stream.on('close', () => {
+      if (!done) fail(new BadRequestError(`${what} ended early: the connection closed`));
+    });
   });
 }
 
@@ -54,7 +59,7 @@ export function isNulFree(body: unknown): boolean {
   return typeof body === 'object' && body !== null && nulFreeBodies.has(body);
 }
 
-export async function readOsqueryBody(payload: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+export async function readOsqueryBody(payload: IncomingMessage, limits: BodyLimits): Promise<object> {
   const encoding = (payload.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== '') {
     throw new UnsupportedMediaTypeError(`unsupported Content-Encoding: ${encoding} (expected gzip or identity)`);
