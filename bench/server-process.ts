@@ -8,13 +8,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import BetterSqlite3 from 'better-sqlite3';
+import { OSQUERY_API_PREFIX } from '@mimir/osquery-protocol';
+import { Histogram } from '@mimir/loadsim';
 import { buildApp, type MimirApp } from '../packages/server/src/app.js';
 import { loadConfig } from '../packages/server/src/config/config.js';
 import { createLogger } from '../packages/server/src/logger.js';
 import { appOptionsFromConfig } from '../packages/server/src/main.js';
 import { ensureTlsMaterial } from '../packages/server/src/tls/tls.service.js';
 import type { ChildRequest, ServerReady } from './lib/protocol.js';
+import type { Repositories, Store } from '../packages/server/src/storage/store.js';
 
 interface Watch {
   name: string | undefined;
@@ -78,6 +82,49 @@ class StallTracer {
     }).observe({ entryTypes: ['gc'] });
   }
 
+  /**
+   * Whole transactions too: on SQLite every statement of one runs synchronously, its awaits resolve
+   * as microtasks, so a transaction holds the event loop from BEGIN to COMMIT even when none of
+   * its statements alone reaches STALL_MS (a log batch is many short multi-row INSERTs).
+   */
+  traceTransactions(store: Store): void {
+    const original = store.transaction.bind(store);
+    store.transaction = async <T>(fn: (tx: Repositories) => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await original(fn);
+      } finally {
+        const ms = performance.now() - t;
+        if (ms >= STALL_MS) this.add('transaction (BEGIN … COMMIT, wall time)', ms);
+      }
+    };
+  }
+
+  private latency = new Map<string, Histogram>();
+
+  /** Server-side time per osquery request, arrival to last byte (see Usage.serverLatency). */
+  traceLatency(server: { prependListener(event: 'request', fn: (req: IncomingMessage, res: ServerResponse) => void): unknown }): void {
+    const prefix = `${OSQUERY_API_PREFIX}/`;
+    server.prependListener('request', (req, res) => {
+      const url = req.url ?? '';
+      if (!url.startsWith(prefix)) return;
+      const t = performance.now();
+      const endpoint = url.slice(prefix.length);
+      res.once('finish', () => {
+        let h = this.latency.get(endpoint);
+        if (h === undefined) this.latency.set(endpoint, (h = new Histogram()));
+        h.record(performance.now() - t);
+      });
+    });
+  }
+
+  takeLatency(): Record<string, { count: number; p50Ms: number; p99Ms: number }> {
+    const out: Record<string, { count: number; p50Ms: number; p99Ms: number }> = {};
+    for (const [endpoint, h] of this.latency) out[endpoint] = { count: h.count, p50Ms: h.percentile(0.5), p99Ms: h.percentile(0.99) };
+    this.latency = new Map();
+    return out;
+  }
+
   private add(what: string, ms: number): void {
     const t = this.tallies.get(what) ?? { count: 0, totalMs: 0, maxMs: 0 };
     t.count++;
@@ -107,6 +154,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.log.level, format: 'json' });
   const tls = await ensureTlsMaterial({ dataDir: config.dataDir, hostnames: ['127.0.0.1', 'localhost'] });
   const app: MimirApp = await buildApp({ ...appOptionsFromConfig(config, logger), https: { cert: tls.cert, key: tls.key } });
+  if (tracer !== undefined && app.store.dialect.name === 'sqlite') tracer.traceTransactions(app.store);
+  tracer?.traceLatency(app.fastify.server);
   await app.fastify.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.fastify.server.address();
   if (addr === null || typeof addr === 'string') throw new Error('no port');
@@ -150,7 +199,7 @@ async function main(): Promise<void> {
         loopDelay.reset();
         return {
           at: Date.now(), cpu: process.cpuUsage(), memory: process.memoryUsage(), elu: delta.utilization, loopDelay: delay,
-          runQueueWaitMs: runQueueWaitMs(), cachedHosts: app.services.cache.size, stalls: tracer?.take() ?? [],
+          runQueueWaitMs: runQueueWaitMs(), cachedHosts: app.services.cache.size, stalls: tracer?.take() ?? [], ...(tracer !== undefined ? { serverLatency: tracer.takeLatency() } : {}),
         };
       }
       case 'gc': {

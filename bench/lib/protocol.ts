@@ -32,5 +32,11 @@ export interface Usage {
   runQueueWaitMs?: number;
   /** Synchronous SQLite calls and GC pauses ≥ 20 ms since the previous `usage` (when tracing). */
   stalls?: Array<{ what: string; count: number; totalMs: number; maxMs: number }>;
+  /**
+   * Server-side time per osquery request since the previous `usage` (when tracing), by endpoint:
+   * from the request's arrival to its last byte handed to the socket. Against the simulator's own
+   * figures it tells whether latency was spent in the server or on the way.
+   */
+  serverLatency?: Record<string, { count: number; p50Ms: number; p99Ms: number }>;
   cachedHosts: number;
 }

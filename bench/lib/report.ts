@@ -161,6 +161,20 @@ export function writeReport(dir: string, r: BenchReport): { md: string; json: st
         return `| ${n(s.hosts)} | ${n(s.rps)} | ${n(s.pollRps)} (${n(s.expectedRps)}) | ${n(e['distributed/read']?.p50Ms, 1)}/${n(e['distributed/read']?.p99Ms, 1)} | ${n(e['distributed/write']?.p99Ms, 1)} | ${n(e.log?.p99Ms, 1)} | ${n(e.config?.p99Ms, 1)} | ${n(s.errorRate * 100, 2)} | ${n(s.serverCpuPercent)} | ${n(s.serverStarvedPercent)} | ${n(s.machineStealPercent, 1)} | ${n(s.serverLoopDelayP99Ms)}/${n(s.serverLoopDelayMaxMs)} | ${n(s.serverCpuUsPerRequest)} | ${n(s.hostsPerCoreEstimate)} | ${n(s.serverRssMiB)} | ${n(s.simCpuPercent)} | ${n(s.simRssMiB)} | ${n(s.simLagP99Ms)} | ${s.sustained ? 'sustained' : `not sustained (${s.limitedBy}): ${s.reason}`} |`;
       }),
       '',
+      ...(steps.some((s) => Object.keys(s.serverLatency).length > 0)
+        ? [
+          '',
+          'Time in the server per request (arrival to last byte written, measured in the server process), p50/p99 ms, next to what the simulator saw: the difference was spent on the way (connection pool, sockets, the simulator\'s own event loop).',
+          '',
+          '| hosts | read in server | read in simulator | log in server | log in simulator | config in server | config in simulator |',
+          '|---|---|---|---|---|---|---|',
+          ...steps.map((s) => {
+            const srv = (k: 'distributed/read' | 'log' | 'config'): string => `${n(s.serverLatency[k]?.p50Ms, 1)}/${n(s.serverLatency[k]?.p99Ms, 1)}`;
+            const sim = (k: 'distributed/read' | 'log' | 'config'): string => `${n(s.endpoints[k]?.p50Ms, 1)}/${n(s.endpoints[k]?.p99Ms, 1)}`;
+            return `| ${n(s.hosts)} | ${srv('distributed/read')} | ${sim('distributed/read')} | ${srv('log')} | ${sim('log')} | ${srv('config')} | ${sim('config')} |`;
+          }),
+        ]
+        : []),
       ...steps.filter((s) => s.serverStalls.length > 0).flatMap((s) => [
         '',
         `Event-loop stalls ≥ 20 ms at ${n(s.hosts)} hosts (synchronous SQLite statements and GC pauses, traced in the server process):`,

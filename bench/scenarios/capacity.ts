@@ -52,6 +52,8 @@ export interface CapacityStep {
   machineStealPercent: number | null;
   /** What held the server's event loop ≥ 20 ms in the window (SQL statements, GC pauses). */
   serverStalls: Array<{ what: string; count: number; totalMs: number; maxMs: number }>;
+  /** Server-side time per request by endpoint (arrival to last byte), to set against the simulator's latencies. */
+  serverLatency: Record<string, { count: number; p50Ms: number; p99Ms: number }>;
   simCpuPercent: number;
   simRssMiB: number;
   /** Simulator lateness: when high, the simulator (not the server) was the limit. */
@@ -293,7 +295,7 @@ export async function capacity(s: BenchSettings): Promise<CapacityResult> {
         hostsPerCoreEstimate: serverCpu > 0 && started > 0 ? Math.round((started * 100) / serverCpu) : null,
         serverRssMiB: r1(u1.memory.rss / 1024 ** 2), serverHeapMiB: r1(u1.memory.heapUsed / 1024 ** 2),
         serverLoopDelayP99Ms: u1.loopDelay !== undefined ? r1(u1.loopDelay.p99Ms) : null, serverLoopDelayMaxMs: u1.loopDelay !== undefined ? r1(u1.loopDelay.maxMs) : null,
-        serverStalls: u1.stalls ?? [],
+        serverStalls: u1.stalls ?? [], serverLatency: u1.serverLatency ?? {},
         serverStarvedPercent: u0.runQueueWaitMs !== undefined && u1.runQueueWaitMs !== undefined ? r1(((u1.runQueueWaitMs - u0.runQueueWaitMs) / Math.max(1, u1.at - u0.at)) * 100) : null, machineStealPercent: stealPercent(steal0, steal1),
         simCpuPercent: r1(w.cpu), simRssMiB: snaps.latest?.rssMiB ?? 0,
         simLagP99Ms: Number.isFinite(lagP99) ? r1(lagP99) : null, sustained, limitedBy, reason: sustained ? 'sustained' : problems.join('; '),

@@ -20,7 +20,12 @@ interface Job<T> {
 export interface LogWriterOptions {
   /** Transactions in flight at once: 1 for SQLite (one writer anyway), a few for PostgreSQL. */
   concurrency: number;
-  /** Rows one transaction takes at most (bounds how long one commit holds the writer). */
+  /**
+   * Rows one transaction takes at most. On SQLite a transaction holds the event loop from BEGIN to
+   * COMMIT (every statement is synchronous), and every check-in waits behind it: at ~11 µs a row,
+   * 4,096 rows bound that to ~45 ms where 16,384 allowed ~180 ms. The ingest bench stored as many
+   * rows per CPU-second with 4,096 as with 16,384 (docs/performance.md, third round).
+   */
   maxRows: number;
   /**
    * How long the first waiting request waits for others to join before the write starts (ms), unless
@@ -31,7 +36,7 @@ export interface LogWriterOptions {
   lingerMs: number;
 }
 
-export const DEFAULT_LOG_WRITER_OPTIONS: LogWriterOptions = { concurrency: 1, maxRows: 16_384, lingerMs: 10 };
+export const DEFAULT_LOG_WRITER_OPTIONS: LogWriterOptions = { concurrency: 1, maxRows: 4_096, lingerMs: 10 };
 
 export class LogWriter {
   // Jobs of different result types share the queue; `unknown` is narrowed back by each job's resolve.
