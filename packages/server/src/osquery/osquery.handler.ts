@@ -14,7 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
-  OSQUERY_ENDPOINTS, checkCarveBegin, checkCarveBlock, parseDistributedWrite, parseEnrollRequest, parseLogRequest, toInteger,
+  OSQUERY_ENDPOINTS, checkCarveBegin, checkCarveBlock, parseDistributedWrite, parseEnrollRequest, parseLogRequest, toInteger, type Parsed,
 } from '@mimir/osquery-protocol';
 import { BadRequestError, InvalidNodeKeyError, isDomainError } from '../errors.js';
 import type { HostState } from '../services/host-cache.js';
@@ -51,16 +51,21 @@ export function verifiedClientIdentity(req: IncomingMessage): string | undefined
 
 function send(res: ServerResponse, status: number, body: string, extra?: Record<string, string>): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), ...extra });
+  const headers = { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) };
+  res.writeHead(status, extra === undefined ? headers : { ...headers, ...extra });
   res.end(body);
 }
 
-interface Endpoint {
-  limits: BodyLimits;
-  /** Node-key authentication (header first, then body); the handler gets the host. */
-  auth: boolean;
-  handle(req: IncomingMessage, body: object, host: HostState | undefined): Promise<string>;
+/** A wire shape osquery-protocol accepted, or the 400 that names what it refused. */
+function valid<T>(parsed: Parsed<T>): T {
+  if (!parsed.ok) throw new BadRequestError(parsed.error);
+  return parsed.value;
 }
+
+/** Endpoints with node-key authentication (header first, then body) get the host; the others do not. */
+type Endpoint =
+  | { limits: BodyLimits; auth: true; handle(req: IncomingMessage, body: object, host: HostState): Promise<string> }
+  | { limits: BodyLimits; auth: false; handle(req: IncomingMessage, body: object): Promise<string> };
 
 export interface OsqueryHandler {
   /** Answers `req` when its path is an osquery endpoint and returns true; false leaves it to Fastify. */
@@ -97,8 +102,11 @@ export function createOsqueryHandler(services: OsqueryServices, log: Logger): Os
     return host;
   };
 
-  /** Body auth for clients older than 5.23; header and body must agree when both are present. */
-  const authBody = async (req: IncomingMessage, body: object, fromHeader: HostState | undefined): Promise<HostState> => {
+  /**
+   * Body auth for clients older than 5.23; header and body must agree when both are present.
+   * `headerKey` and `fromHeader` are the header's key and the host it named, if any.
+   */
+  const authBody = async (req: IncomingMessage, body: object, headerKey: string | undefined, fromHeader: HostState | undefined): Promise<HostState> => {
     const fromBody = bodyNodeKey(body);
     // Keys we issue are base64url; certificate hosts are stored under a NUL-prefixed pseudo-key
     // (EnrollmentService.hostForCertificate). JSON can carry "\u0000", so a body key with a NUL
@@ -112,16 +120,11 @@ export function createOsqueryHandler(services: OsqueryServices, log: Logger): Os
         const identity = verifiedClientIdentity(req);
         if (identity !== undefined) host = await services.certificateHost(identity, req.socket.remoteAddress ?? '');
       }
-    } else if (fromBody !== undefined && fromBody !== '' && fromBody !== headerNodeKey(req.headers)) {
+    } else if (fromBody !== undefined && fromBody !== '' && fromBody !== headerKey) {
       host = undefined;
     }
     if (host === undefined) throw new InvalidNodeKeyError('invalid node key');
     services.cache.touch(host, services.now());
-    return host;
-  };
-
-  const requireHost = (host: HostState | undefined): HostState => {
-    if (host === undefined) throw new InvalidNodeKeyError('invalid node key');
     return host;
   };
 
@@ -130,9 +133,7 @@ export function createOsqueryHandler(services: OsqueryServices, log: Logger): Os
       limits: small,
       auth: false,
       async handle(req, body) {
-        const parsed = parseEnrollRequest(body, services.enrollSecretKey);
-        if (!parsed.ok) throw new BadRequestError(parsed.error);
-        const out = await services.enrollment.enroll(parsed.value, {
+        const out = await services.enrollment.enroll(valid(parseEnrollRequest(body, services.enrollSecretKey)), {
           remoteIp: req.socket.remoteAddress ?? '',
           clientCertIdentity: verifiedClientIdentity(req),
           now: services.now(),
@@ -143,35 +144,26 @@ export function createOsqueryHandler(services: OsqueryServices, log: Logger): Os
     [OSQUERY_ENDPOINTS.config, {
       limits: small,
       auth: true,
-      handle: async (_req, _body, host) => {
-        const h = requireHost(host);
-        return services.config.configFor(h.groupId, h.platform);
-      },
+      handle: (_req, _body, host) => services.config.configFor(host.groupId, host.platform),
     }],
     [OSQUERY_ENDPOINTS.log, {
       limits: logLimits,
       auth: true,
       async handle(_req, body, host) {
-        const h = requireHost(host);
-        const parsed = parseLogRequest(body, { nulFree: isNulFree(body) });
-        if (!parsed.ok) throw new BadRequestError(parsed.error);
-        await services.logs.ingest(h, parsed.value, services.now());
+        await services.logs.ingest(host, valid(parseLogRequest(body, { nulFree: isNulFree(body) })), services.now());
         return EMPTY;
       },
     }],
     [OSQUERY_ENDPOINTS.distributedRead, {
       limits: small,
       auth: true,
-      handle: async (_req, _body, host) => JSON.stringify(await services.distributed.read(requireHost(host), services.now())),
+      handle: async (_req, _body, host) => JSON.stringify(await services.distributed.read(host, services.now())),
     }],
     [OSQUERY_ENDPOINTS.distributedWrite, {
       limits: writeLimits,
       auth: true,
       async handle(_req, body, host) {
-        const h = requireHost(host);
-        const parsed = parseDistributedWrite(body);
-        if (!parsed.ok) throw new BadRequestError(parsed.error);
-        await services.distributed.write(h, parsed.value.results, services.now());
+        await services.distributed.write(host, valid(parseDistributedWrite(body)).results, services.now());
         return EMPTY;
       },
     }],
@@ -179,12 +171,9 @@ export function createOsqueryHandler(services: OsqueryServices, log: Logger): Os
       limits: small,
       auth: true,
       async handle(_req, body, host) {
-        const h = requireHost(host);
-        const parsed = checkCarveBegin(body);
-        if (!parsed.ok) throw new BadRequestError(parsed.error);
-        const b = parsed.value;
+        const b = valid(checkCarveBegin(body));
         const out = await services.carves.begin(
-          h,
+          host,
           {
             blockCount: toInteger(b.block_count) ?? -1,
             blockSize: toInteger(b.block_size) ?? -1,
@@ -208,9 +197,7 @@ export function createOsqueryHandler(services: OsqueryServices, log: Logger): Os
           headerHost = await services.cache.authenticate(key);
           if (headerHost === undefined) throw new InvalidNodeKeyError('invalid node key');
         }
-        const parsed = checkCarveBlock(body);
-        if (!parsed.ok) throw new BadRequestError(parsed.error);
-        const b = parsed.value;
+        const b = valid(checkCarveBlock(body));
         await services.carves.block(
           { blockId: toInteger(b.block_id) ?? -1, sessionId: b.session_id, requestId: b.request_id, data: b.data },
           headerHost,
@@ -234,16 +221,19 @@ export function createOsqueryHandler(services: OsqueryServices, log: Logger): Os
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): Promise<void> => {
+    if (!endpoint.auth) {
+      send(res, 200, await endpoint.handle(req, await readOsqueryBody(req, endpoint.limits)));
+      return;
+    }
     // Early auth from the header, before the body is read (S4, §9 item 16): a wrong key costs no body.
-    const key = endpoint.auth ? headerNodeKey(req.headers) : undefined;
+    const key = headerNodeKey(req.headers);
     let fromHeader: HostState | undefined;
     if (key !== undefined) {
       fromHeader = await authenticate(req, key);
       if (fromHeader === undefined) throw new InvalidNodeKeyError('invalid node key');
     }
     const body = await readOsqueryBody(req, endpoint.limits);
-    const host = endpoint.auth ? await authBody(req, body, fromHeader) : undefined;
-    send(res, 200, await endpoint.handle(req, body, host));
+    send(res, 200, await endpoint.handle(req, body, await authBody(req, body, key, fromHeader)));
   };
 
   return {

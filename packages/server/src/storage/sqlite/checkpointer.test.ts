@@ -14,9 +14,10 @@ describe('WalCheckpointer', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mimir-ckpt-'));
     const file = join(dir, 'db.sqlite');
     const warnings: string[] = [];
-    const { db, raw } = openSqlite(file, (m) => warnings.push(m));
+    const { raw, close } = openSqlite(file, (m) => warnings.push(m));
     t.after(async () => {
-      await db.destroy();
+      // close() waits for the worker's connection to close before the directory goes.
+      await close();
       rmSync(dir, { recursive: true, force: true });
     });
     assert.equal(raw.pragma('wal_autocheckpoint', { simple: true }), 0);
