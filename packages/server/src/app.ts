@@ -153,6 +153,8 @@ export async function buildApp(opts: AppOptions): Promise<MimirApp> {
       // Per-request logs at 10k+ check-ins/s would drown everything else; errors are still logged.
       logController: new LogController({ disableRequestLogging: true }),
       serverFactory,
+      // The factory makes the server; Fastify reads this only to print https:// addresses.
+      ...(opts.https !== undefined ? { https: opts.https } : {}),
       return503OnClosing: true,
       forceCloseConnections: 'idle',
     }) as unknown as FastifyInstance;
